@@ -1,0 +1,104 @@
+package io.jrope;
+
+import io.jrope.internal.BackendRegistry;
+import io.jrope.internal.RopeKernel;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A place where rotations run, selected by name so that the same call runs on any of them:
+ * <ul>
+ *   <li>{@code java}: the plain-Java reference, always available;</li>
+ *   <li>{@code native}: the C++ CPU kernels through FFM (vectorised, multi-threaded);</li>
+ *   <li>{@code auto}: {@code native} when it loads, else {@code java}, logged once.</li>
+ * </ul>
+ * Instances are immutable and thread-safe.
+ */
+public final class Backend {
+    private final RopeKernel kernel;
+    private final int threads;
+
+    private Backend(RopeKernel kernel, int threads) {
+        this.kernel = kernel;
+        this.threads = threads;
+    }
+
+    /**
+     * Returns the backend called {@code name}: {@code auto}, or one of {@link #names()}. A backend that
+     * cannot run here is still returned; using it throws with {@link #unavailableReason()}.
+     *
+     * @throws IllegalArgumentException for an unknown name, listing the known ones
+     */
+    public static Backend named(String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.equals("auto")) {
+            return auto();
+        }
+        return new Backend(BackendRegistry.kernel(name), 0);
+    }
+
+    /** The best backend available here: {@code native} when its library loads, else {@code java}. */
+    public static Backend auto() {
+        return new Backend(BackendRegistry.auto(), 0);
+    }
+
+    /** The plain-Java reference backend. */
+    public static Backend java() {
+        return named("java");
+    }
+
+    /** Names of every backend this build knows, available here or not. */
+    public static List<String> names() {
+        return BackendRegistry.names();
+    }
+
+    /** Every backend this build knows, available here or not. */
+    public static List<Backend> all() {
+        return names().stream().map(Backend::named).toList();
+    }
+
+    /** Name of the backend that runs the calls (for {@code auto}, the one it picked). */
+    public String name() {
+        return kernel.name();
+    }
+
+    public boolean isAvailable() {
+        return kernel.unavailableReason() == null;
+    }
+
+    /** Why this backend cannot run here and how to fix it; empty when it can. */
+    public Optional<String> unavailableReason() {
+        return Optional.ofNullable(kernel.unavailableReason());
+    }
+
+    /**
+     * Returns this backend with {@code threads} worker threads for large tensors; 0 restores the
+     * default (the available processors). Backends without threads ignore it.
+     */
+    public Backend withThreads(int threads) {
+        if (threads < 0 || threads > 1024) {
+            throw new IllegalArgumentException("threads must be in [0, 1024] (0 = default), got " + threads);
+        }
+        return new Backend(kernel, threads);
+    }
+
+    /** Worker threads requested; 0 = the backend's default. */
+    public int threads() {
+        return threads;
+    }
+
+    RopeKernel kernel() {
+        String reason = kernel.unavailableReason();
+        if (reason != null) {
+            throw new IllegalStateException("backend '" + kernel.name() + "' is not available: " + reason);
+        }
+        return kernel;
+    }
+
+    @Override
+    public String toString() {
+        return "Backend(" + name() + (threads > 0 ? ", threads " + threads : "") + ")";
+    }
+}

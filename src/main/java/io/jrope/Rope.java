@@ -1,0 +1,333 @@
+package io.jrope;
+
+import io.jrope.internal.RopeRequest;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Rotary positional encoding: the parameters of {@code mlx.nn.RoPE(dims, traditional, base, scale)}
+ * and {@code mx.fast.rope} ({@code freqs}), and the calls that apply them.
+ *
+ * <p>Layout: a tensor of shape {@code (B, *, T, D)}. Axis -1 holds the {@code D} features of a head,
+ * axis -2 the {@code T} tokens, axis 0 the batch rows (used by per-batch offsets), and every axis in
+ * between is a head axis whose heads share positions. A 2-D tensor is one sequence {@code (T, D)}.
+ * Callers holding {@code (B, T, H, D)} buffers pass {@code x.transpose(1, 2)}.
+ *
+ * <p>Math, for token {@code t} of batch row {@code b} at position {@code p = scale * pos(b, t)} and
+ * pair {@code i} with inverse frequency {@code w_i = base^(-2i/dims)} (or {@code 1/freqs[i]}):
+ * {@code theta = p * w_i}, {@code (u, v) -> (u cos - v sin, u sin + v cos)}, with cos and sin
+ * multiplied by the attention factor. Pairs are {@code (i, i + dims/2)} by default and
+ * {@code (2i, 2i + 1)} when {@code traditional}. Features {@code dims..D-1} pass through.
+ *
+ * <p>Instances are immutable and thread-safe; every {@code with...} method returns a new one.
+ * Every call validates its arguments in Java before any backend runs and throws
+ * {@link IllegalArgumentException} (or {@link IllegalStateException} for a closed tensor) that names
+ * the parameter, the value and the valid range; a call that throws leaves every tensor unchanged.
+ */
+public final class Rope {
+    private final int dims;
+    private final boolean traditional;
+    private final double base;
+    private final float[] freqs;
+    private final double scale;
+    private final boolean inverse;
+    private final double attentionFactor;
+    private final Backend backend;
+    private final double[] inverseFrequencies;
+
+    private Rope(int dims, boolean traditional, double base, float[] freqs, double scale, boolean inverse,
+                 double attentionFactor, Backend backend) {
+        this.dims = dims;
+        this.traditional = traditional;
+        this.base = base;
+        this.freqs = freqs;
+        this.scale = scale;
+        this.inverse = inverse;
+        this.attentionFactor = attentionFactor;
+        this.backend = backend;
+        this.inverseFrequencies = inverseFrequencies(dims, base, freqs);
+    }
+
+    /**
+     * RoPE over the first {@code dims} features with MLX's defaults: split-half pairs, base 10000,
+     * scale 1, the {@code auto} backend.
+     *
+     * @param dims rotated features per head, even and at least 2 (and at most D, checked per call)
+     */
+    public static Rope of(int dims) {
+        checkDims(dims);
+        return new Rope(dims, false, 10000.0, null, 1.0, false, 1.0, Backend.auto());
+    }
+
+    // ---- parameters --------------------------------------------------------------------------
+
+    /** Pairs {@code (2i, 2i + 1)} (interleaved, GPT-J, GGUF Llama) if true; {@code (i, i + dims/2)} if false. */
+    public Rope withTraditional(boolean traditional) {
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactor, backend);
+    }
+
+    /** Inverse frequencies {@code w_i = base^(-2i/dims)}; replaces any {@code freqs}. */
+    public Rope withBase(double base) {
+        if (!Double.isFinite(base) || base <= 0) {
+            throw new IllegalArgumentException("base must be finite and > 0, got " + base);
+        }
+        return new Rope(dims, traditional, base, null, scale, inverse, attentionFactor, backend);
+    }
+
+    /**
+     * Per-pair periods, as {@code mx.fast.rope} takes them: {@code w_i = 1 / freqs[i]}, length
+     * {@code dims/2}; {@code +Infinity} means no rotation. Replaces {@code base}.
+     */
+    public Rope withFreqs(float[] freqs) {
+        Objects.requireNonNull(freqs, "freqs");
+        if (freqs.length != dims / 2) {
+            throw new IllegalArgumentException("freqs must have length dims/2=" + (dims / 2) + ", got " + freqs.length);
+        }
+        for (int i = 0; i < freqs.length; i++) {
+            if (Float.isNaN(freqs[i]) || freqs[i] <= 0) {
+                throw new IllegalArgumentException("freqs[" + i + "] must be > 0 (a period; +Infinity allowed), got "
+                        + freqs[i]);
+            }
+        }
+        return new Rope(dims, traditional, Double.NaN, freqs.clone(), scale, inverse, attentionFactor, backend);
+    }
+
+    /** Multiplies every position: {@code p = scale * (offset + t)}. */
+    public Rope withScale(double scale) {
+        if (!Double.isFinite(scale)) {
+            throw new IllegalArgumentException("scale must be finite, got " + scale);
+        }
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactor, backend);
+    }
+
+    /** Multiplies cos and sin (the attention factor of YaRN and LongRoPE scaling); 1 by default. */
+    public Rope withAttentionFactor(double factor) {
+        if (!Double.isFinite(factor) || factor <= 0) {
+            throw new IllegalArgumentException("attentionFactor must be finite and > 0, got " + factor);
+        }
+        return new Rope(dims, traditional, base, freqs, scale, inverse, factor, backend);
+    }
+
+    /** Rotates by {@code -theta} if true: the transpose of the forward rotation, which undoes it. */
+    public Rope withInverse(boolean inverse) {
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactor, backend);
+    }
+
+    /** The same rotation backwards: undoes {@code this} (and is its vector-Jacobian product). */
+    public Rope inverse() {
+        return withInverse(!inverse);
+    }
+
+    /** Runs every call on {@code backend}. */
+    public Rope withBackend(Backend backend) {
+        Objects.requireNonNull(backend, "backend");
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactor, backend);
+    }
+
+    public int dims() {
+        return dims;
+    }
+
+    public boolean traditional() {
+        return traditional;
+    }
+
+    /** The base, or NaN when {@code freqs} is set. */
+    public double base() {
+        return base;
+    }
+
+    /** A copy of the periods, or null when {@code base} is used. */
+    public float[] freqs() {
+        return freqs == null ? null : freqs.clone();
+    }
+
+    public double scale() {
+        return scale;
+    }
+
+    public boolean isInverse() {
+        return inverse;
+    }
+
+    public double attentionFactor() {
+        return attentionFactor;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** A copy of {@code w_i}, length {@code dims/2}, in double precision. */
+    public double[] inverseFrequencies() {
+        return inverseFrequencies.clone();
+    }
+
+    // ---- calls -------------------------------------------------------------------------------
+
+    /** Returns a new row-contiguous tensor (owned: close it) holding {@code x} rotated from position 0. */
+    public Tensor apply(Tensor x) {
+        return apply(x, Positions.zero());
+    }
+
+    /** Returns a new row-contiguous tensor (owned: close it) holding {@code x} rotated from {@code offset}. */
+    public Tensor apply(Tensor x, long offset) {
+        return apply(x, Positions.offset(offset));
+    }
+
+    /** Returns a new row-contiguous tensor (owned: close it) holding {@code x} rotated at {@code positions}. */
+    public Tensor apply(Tensor x, Positions positions) {
+        Objects.requireNonNull(x, "x");
+        x.ensureOpen();
+        Tensor out = Tensor.allocate(x.dtype(), x.shape());
+        try {
+            apply(x, positions, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /**
+     * Writes {@code x} rotated at {@code positions} into {@code out}, which has the same dtype and
+     * shape and any strides. {@code out} may be {@code x} itself (in place) but may not otherwise
+     * overlap it.
+     */
+    public void apply(Tensor x, Positions positions, Tensor out) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(out, "out");
+        Objects.requireNonNull(positions, "positions");
+        checkTensor(x);
+        out.ensureOpen();
+        checkOutput(x, out);
+        boolean inPlace = checkAliasing(x, out);
+        run(x, out, inPlace, positions);
+    }
+
+    /** Rotates {@code x} in place from position 0. */
+    public void applyInPlace(Tensor x) {
+        applyInPlace(x, Positions.zero());
+    }
+
+    /** Rotates {@code x} in place from {@code offset}. */
+    public void applyInPlace(Tensor x, long offset) {
+        applyInPlace(x, Positions.offset(offset));
+    }
+
+    /** Rotates {@code x} in place at {@code positions}. */
+    public void applyInPlace(Tensor x, Positions positions) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(positions, "positions");
+        checkTensor(x);
+        checkNoSelfOverlap(x, "x");
+        run(x, x, true, positions);
+    }
+
+    private void run(Tensor x, Tensor out, boolean inPlace, Positions positions) {
+        long batch = x.ndim() >= 3 ? x.shape(0) : 1;
+        positions.checkFits(batch, x.shape(-2));
+        RopeRequest request = new RopeRequest(x, out, inPlace, dims, traditional, inverse, inverseFrequencies,
+                scale, attentionFactor, positions.mode(), positions.valuesUnsafe(), positions.rowStride(),
+                backend.threads());
+        backend.kernel().rotate(request);
+    }
+
+    // ---- validation --------------------------------------------------------------------------
+
+    private void checkTensor(Tensor x) {
+        x.ensureOpen();
+        if (x.ndim() < 2) {
+            throw new IllegalArgumentException("x must have at least 2 axes, (T, D) or (B, *, T, D), got shape "
+                    + Arrays.toString(x.shape()));
+        }
+        long features = x.shape(-1);
+        if (dims > features) {
+            throw new IllegalArgumentException("dims must be even and at most D=" + features + ", got " + dims);
+        }
+    }
+
+    private static void checkOutput(Tensor x, Tensor out) {
+        if (out.dtype() != x.dtype()) {
+            throw new IllegalArgumentException("out must have the dtype of x, " + x.dtype() + ", got " + out.dtype());
+        }
+        if (!Arrays.equals(out.shape(), x.shape())) {
+            throw new IllegalArgumentException("out must have the shape of x, " + Arrays.toString(x.shape())
+                    + ", got " + Arrays.toString(out.shape()));
+        }
+        checkNoSelfOverlap(out, "out");
+    }
+
+    /**
+     * Rejects a tensor in which two indices name the same element (zero or interleaved strides), since
+     * writing it would race. Sufficient test: sorted by stride, each axis steps past everything the
+     * smaller axes span.
+     */
+    private static void checkNoSelfOverlap(Tensor tensor, String name) {
+        long[] shape = tensor.shape();
+        long[] strides = tensor.strides();
+        Integer[] axes = new Integer[shape.length];
+        for (int i = 0; i < axes.length; i++) {
+            axes[i] = i;
+        }
+        Arrays.sort(axes, (a, b) -> Long.compare(strides[a], strides[b]));
+
+        long span = 0;
+        for (int axis : axes) {
+            if (shape[axis] <= 1) {
+                continue;
+            }
+            if (shape[axis] > 0 && strides[axis] <= span) {
+                throw new IllegalArgumentException(name + " has overlapping elements (strides "
+                        + Arrays.toString(strides) + " for shape " + Arrays.toString(shape)
+                        + "); an output needs strides that give every element its own memory");
+            }
+            span += (shape[axis] - 1) * strides[axis];
+        }
+    }
+
+    /** Returns true for in place; throws if x and out share memory without being the same view. */
+    private static boolean checkAliasing(Tensor x, Tensor out) {
+        if (x.elementCount() == 0) {
+            return x == out;
+        }
+        MemorySegment xBytes = x.footprint();
+        MemorySegment outBytes = out.footprint();
+        if (xBytes.asOverlappingSlice(outBytes).isEmpty()) {
+            return false;
+        }
+        boolean sameView = xBytes.byteSize() == outBytes.byteSize()
+                && xBytes.address() == outBytes.address()
+                && Arrays.equals(x.strides(), out.strides());
+        if (!sameView) {
+            throw new IllegalArgumentException("out overlaps x without being the same view (x: " + x.describe()
+                    + ", out: " + out.describe() + "); pass out == x for in place, or a separate output");
+        }
+        return true;
+    }
+
+    private static void checkDims(int dims) {
+        if (dims < 2 || dims % 2 != 0) {
+            throw new IllegalArgumentException("dims must be even and >= 2, got " + dims);
+        }
+    }
+
+    private static double[] inverseFrequencies(int dims, double base, float[] freqs) {
+        double[] w = new double[dims / 2];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = freqs != null ? 1.0 / freqs[i] : Math.pow(base, -2.0 * i / dims);
+        }
+        return w;
+    }
+
+    @Override
+    public String toString() {
+        return "Rope(dims=" + dims + ", traditional=" + traditional
+                + (freqs != null ? ", freqs=" + Arrays.toString(freqs) : ", base=" + base)
+                + ", scale=" + scale + (inverse ? ", inverse" : "")
+                + (attentionFactor != 1.0 ? ", attentionFactor=" + attentionFactor : "")
+                + ", backend=" + backend.name() + ")";
+    }
+}

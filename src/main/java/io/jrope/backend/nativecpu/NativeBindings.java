@@ -1,0 +1,116 @@
+package io.jrope.backend.nativecpu;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The downcalls into the shim's C ABI ({@code native/include/jrope.h}), bound once.
+ *
+ * <p>The only place that names native symbols. Slot numbers mirror {@code enum jrope_call_slot}; the
+ * library's ABI version is checked at load so that a stale library is reported, not misread.
+ */
+final class NativeBindings {
+    static final int ABI_VERSION = 1;
+
+    static final int SLOT_ABI_VERSION = 0;
+    static final int SLOT_DTYPE = 1;
+    static final int SLOT_DIMS = 2;
+    static final int SLOT_TRADITIONAL = 3;
+    static final int SLOT_INVERSE = 4;
+    static final int SLOT_BATCH = 5;
+    static final int SLOT_HEADS = 6;
+    static final int SLOT_TOKENS = 7;
+    static final int SLOT_FEATURES = 8;
+    static final int SLOT_X_STRIDE_BATCH = 9;
+    static final int SLOT_OUT_STRIDE_BATCH = 13;
+    static final int SLOT_POSITION_MODE = 17;
+    static final int SLOT_POSITION_BATCH_STRIDE = 18;
+    static final int SLOT_SCALE_BITS = 19;
+    static final int SLOT_ATTENTION_FACTOR_BITS = 20;
+    static final int SLOT_THREADS = 21;
+    static final int CALL_SLOTS = 22;
+
+    static final int POSITIONS_OFFSETS = 0;
+    static final int POSITIONS_EXPLICIT = 1;
+
+    /** Why the library is unusable, or null when every handle below is bound. */
+    static final String FAILURE;
+    static final Path PATH;
+
+    /**
+     * {@code jrope_rope} with heap access: arguments may be {@code float[]}-backed segments, and the
+     * garbage collector waits for the call to return (so it is used for short calls and heap data).
+     */
+    static final MethodHandle ROPE_CRITICAL;
+    /** {@code jrope_rope} for long calls on native memory, which should not hold up the collector. */
+    static final MethodHandle ROPE;
+    static final MethodHandle LAST_ERROR;
+    static final MethodHandle CPU_KERNEL;
+    static final MethodHandle DEFAULT_THREADS;
+    static final MethodHandle PARALLEL_COPY;
+
+    static {
+        NativeLibraryLoader.Result loaded = NativeLibraryLoader.load();
+        String failure = loaded.failure();
+        MethodHandle ropeCritical = null;
+        MethodHandle rope = null;
+        MethodHandle lastError = null;
+        MethodHandle cpuKernel = null;
+        MethodHandle defaultThreads = null;
+        MethodHandle parallelCopy = null;
+        if (failure == null) {
+            try {
+                Linker linker = Linker.nativeLinker();
+                SymbolLookup lookup = loaded.lookup();
+                FunctionDescriptor ropeSignature = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+                ropeCritical = linker.downcallHandle(find(lookup, "jrope_rope"), ropeSignature, Linker.Option.critical(true));
+                rope = linker.downcallHandle(find(lookup, "jrope_rope"), ropeSignature);
+                lastError = linker.downcallHandle(find(lookup, "jrope_last_error"), FunctionDescriptor.of(ADDRESS));
+                cpuKernel = linker.downcallHandle(find(lookup, "jrope_cpu_kernel"), FunctionDescriptor.of(ADDRESS));
+                defaultThreads = linker.downcallHandle(find(lookup, "jrope_default_threads"), FunctionDescriptor.of(JAVA_INT));
+                parallelCopy = linker.downcallHandle(find(lookup, "jrope_parallel_copy"),
+                        FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+                MethodHandle abiVersion = linker.downcallHandle(find(lookup, "jrope_abi_version"), FunctionDescriptor.of(JAVA_INT));
+                int version = (int) abiVersion.invokeExact();
+                if (version != ABI_VERSION) {
+                    failure = "library " + loaded.path() + " has C ABI version " + version + ", this jar needs "
+                            + ABI_VERSION + "; rebuild it with 'mvn package' or point -D"
+                            + NativeLibraryLoader.LIBRARY_PROPERTY + " at a matching build";
+                }
+            } catch (Throwable e) {
+                failure = "binding " + loaded.path() + " failed: " + e;
+            }
+        }
+        FAILURE = failure;
+        PATH = loaded.path();
+        ROPE_CRITICAL = ropeCritical;
+        ROPE = rope;
+        LAST_ERROR = lastError;
+        CPU_KERNEL = cpuKernel;
+        DEFAULT_THREADS = defaultThreads;
+        PARALLEL_COPY = parallelCopy;
+    }
+
+    private NativeBindings() {
+    }
+
+    private static MemorySegment find(SymbolLookup lookup, String name) {
+        return lookup.find(name).orElseThrow(() -> new IllegalStateException("symbol " + name + " not found"));
+    }
+
+    /** Reads a NUL-terminated string the library returned (static or thread-local storage). */
+    static String string(MemorySegment pointer) {
+        if (pointer.equals(MemorySegment.NULL)) {
+            return "";
+        }
+        return pointer.reinterpret(Integer.MAX_VALUE).getString(0);
+    }
+}
