@@ -96,10 +96,11 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Wraps part of a {@code float[]}, starting at {@code offset}, as a row-contiguous float32 tensor,
-     * without copying: writes go straight to the array.
+     * Wraps part of a {@code float[]}, starting at element {@code offset}, as a row-contiguous float32
+     * tensor, without copying: writes go straight to the array. The shape is an array, not varargs,
+     * so that {@code wrap(data, 2, 64)} keeps meaning shape {@code (2, 64)}.
      */
-    public static Tensor wrap(float[] data, int offset, long... shape) {
+    public static Tensor wrap(float[] data, int offset, long[] shape) {
         Objects.requireNonNull(data, "data");
         long[] checkedShape = checkShape(shape);
         return wrap(MemorySegment.ofArray(data), DType.FLOAT32, checkedShape, contiguousStrides(checkedShape), offset);
