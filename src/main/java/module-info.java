@@ -6,10 +6,10 @@
  */
 module io.jrope {
     exports io.jrope;
-    // exports io.jrope.npy;
+    exports io.jrope.npy;
 
     requires static info.picocli;
     requires static com.fasterxml.jackson.databind;
 
-    // opens io.jrope.cli to info.picocli;
+    opens io.jrope.cli to info.picocli;
 }
