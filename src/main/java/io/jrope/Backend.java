@@ -6,6 +6,7 @@ import io.jrope.internal.RopeKernel;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * A place where rotations run, selected by name so that the same call runs on any of them:
@@ -17,11 +18,11 @@ import java.util.Optional;
  * Instances are immutable and thread-safe.
  */
 public final class Backend {
-    private final RopeKernel kernel;
+    private final Supplier<RopeKernel> kernelSource;
     private final int threads;
 
-    private Backend(RopeKernel kernel, int threads) {
-        this.kernel = kernel;
+    private Backend(Supplier<RopeKernel> kernelSource, int threads) {
+        this.kernelSource = kernelSource;
         this.threads = threads;
     }
 
@@ -36,13 +37,19 @@ public final class Backend {
         if (name.equals("auto")) {
             return auto();
         }
-        return new Backend(BackendRegistry.kernel(name), 0);
+        RopeKernel kernel = BackendRegistry.kernel(name);
+        return new Backend(() -> kernel, 0);
     }
 
-    /** The best backend available here: {@code native} when its library loads, else {@code java}. */
+    /**
+     * The best backend available here: {@code native} when its library loads, else {@code java}. The
+     * choice is made, and logged, on first use, so merely creating a {@link Rope} loads nothing.
+     */
     public static Backend auto() {
-        return new Backend(BackendRegistry.auto(), 0);
+        return AUTO;
     }
+
+    private static final Backend AUTO = new Backend(BackendRegistry::auto, 0);
 
     /** The plain-Java reference backend. */
     public static Backend java() {
@@ -61,16 +68,16 @@ public final class Backend {
 
     /** Name of the backend that runs the calls (for {@code auto}, the one it picked). */
     public String name() {
-        return kernel.name();
+        return kernelSource.get().name();
     }
 
     public boolean isAvailable() {
-        return kernel.unavailableReason() == null;
+        return kernelSource.get().unavailableReason() == null;
     }
 
     /** Why this backend cannot run here and how to fix it; empty when it can. */
     public Optional<String> unavailableReason() {
-        return Optional.ofNullable(kernel.unavailableReason());
+        return Optional.ofNullable(kernelSource.get().unavailableReason());
     }
 
     /**
@@ -81,7 +88,7 @@ public final class Backend {
         if (threads < 0 || threads > 1024) {
             throw new IllegalArgumentException("threads must be in [0, 1024] (0 = default), got " + threads);
         }
-        return new Backend(kernel, threads);
+        return new Backend(kernelSource, threads);
     }
 
     /** Worker threads requested; 0 = the backend's default. */
@@ -90,6 +97,7 @@ public final class Backend {
     }
 
     RopeKernel kernel() {
+        RopeKernel kernel = kernelSource.get();
         String reason = kernel.unavailableReason();
         if (reason != null) {
             throw new IllegalStateException("backend '" + kernel.name() + "' is not available: " + reason);

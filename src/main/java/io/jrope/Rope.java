@@ -1,5 +1,6 @@
 package io.jrope;
 
+import io.jrope.internal.RopeKernel;
 import io.jrope.internal.RopeRequest;
 
 import java.lang.foreign.MemorySegment;
@@ -33,21 +34,30 @@ public final class Rope {
     private final float[] freqs;
     private final double scale;
     private final boolean inverse;
-    private final double attentionFactor;
+    private final double attentionFactorOverride;
+    private final RopeScaling scaling;
+    private final long sequenceLength;
     private final Backend backend;
     private final double[] inverseFrequencies;
+    private final double attentionFactor;
 
     private Rope(int dims, boolean traditional, double base, float[] freqs, double scale, boolean inverse,
-                 double attentionFactor, Backend backend) {
+                 double attentionFactorOverride, RopeScaling scaling, long sequenceLength, Backend backend) {
         this.dims = dims;
         this.traditional = traditional;
         this.base = base;
         this.freqs = freqs;
         this.scale = scale;
         this.inverse = inverse;
-        this.attentionFactor = attentionFactor;
+        this.attentionFactorOverride = attentionFactorOverride;
+        this.scaling = scaling;
+        this.sequenceLength = sequenceLength;
         this.backend = backend;
-        this.inverseFrequencies = inverseFrequencies(dims, base, freqs);
+
+        RopeScaling.Frequencies scaled = scaling == null ? null : scaling.frequencies(base, dims, sequenceLength);
+        this.inverseFrequencies = scaled != null ? scaled.inverseFrequencies() : inverseFrequencies(dims, base, freqs);
+        this.attentionFactor = !Double.isNaN(attentionFactorOverride) ? attentionFactorOverride
+                : scaled != null ? scaled.attentionFactor() : 1.0;
     }
 
     /**
@@ -58,14 +68,15 @@ public final class Rope {
      */
     public static Rope of(int dims) {
         checkDims(dims);
-        return new Rope(dims, false, 10000.0, null, 1.0, false, 1.0, Backend.auto());
+        return new Rope(dims, false, 10000.0, null, 1.0, false, Double.NaN, null, 0, Backend.auto());
     }
 
     // ---- parameters --------------------------------------------------------------------------
 
     /** Pairs {@code (2i, 2i + 1)} (interleaved, GPT-J, GGUF Llama) if true; {@code (i, i + dims/2)} if false. */
     public Rope withTraditional(boolean traditional) {
-        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactor, backend);
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactorOverride, scaling, sequenceLength,
+                backend);
     }
 
     /** Inverse frequencies {@code w_i = base^(-2i/dims)}; replaces any {@code freqs}. */
@@ -73,7 +84,8 @@ public final class Rope {
         if (!Double.isFinite(base) || base <= 0) {
             throw new IllegalArgumentException("base must be finite and > 0, got " + base);
         }
-        return new Rope(dims, traditional, base, null, scale, inverse, attentionFactor, backend);
+        return new Rope(dims, traditional, base, null, scale, inverse, attentionFactorOverride, scaling, sequenceLength,
+                backend);
     }
 
     /**
@@ -91,7 +103,12 @@ public final class Rope {
                         + freqs[i]);
             }
         }
-        return new Rope(dims, traditional, Double.NaN, freqs.clone(), scale, inverse, attentionFactor, backend);
+        if (scaling != null) {
+            throw new IllegalArgumentException("freqs cannot be combined with scaling " + scaling
+                    + ", which derives the frequencies from base; set one or the other");
+        }
+        return new Rope(dims, traditional, Double.NaN, freqs.clone(), scale, inverse, attentionFactorOverride, null, 0,
+                backend);
     }
 
     /** Multiplies every position: {@code p = scale * (offset + t)}. */
@@ -99,7 +116,8 @@ public final class Rope {
         if (!Double.isFinite(scale)) {
             throw new IllegalArgumentException("scale must be finite, got " + scale);
         }
-        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactor, backend);
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactorOverride, scaling, sequenceLength,
+                backend);
     }
 
     /** Multiplies cos and sin (the attention factor of YaRN and LongRoPE scaling); 1 by default. */
@@ -107,12 +125,39 @@ public final class Rope {
         if (!Double.isFinite(factor) || factor <= 0) {
             throw new IllegalArgumentException("attentionFactor must be finite and > 0, got " + factor);
         }
-        return new Rope(dims, traditional, base, freqs, scale, inverse, factor, backend);
+        return new Rope(dims, traditional, base, freqs, scale, inverse, factor, scaling, sequenceLength, backend);
+    }
+
+    /**
+     * Scales the frequencies derived from {@code base} for long contexts (linear, dynamic NTK, YaRN,
+     * Llama 3, LongRoPE); the preset's attention factor applies unless {@link #withAttentionFactor} set one.
+     * Replaces any earlier scaling; {@code null} removes it.
+     */
+    public Rope withScaling(RopeScaling scaling) {
+        if (scaling != null && freqs != null) {
+            throw new IllegalArgumentException("scaling " + scaling + " derives the frequencies from base, but freqs"
+                    + " are set; call withBase(...) first");
+        }
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactorOverride, scaling, sequenceLength,
+                backend);
+    }
+
+    /**
+     * The same parameters for a sequence of {@code length} tokens: presets that depend on it (dynamic
+     * NTK, LongRoPE switching by length) recompute their frequencies; the others ignore it. 0 = unknown.
+     */
+    public Rope forSequenceLength(long length) {
+        if (length < 0) {
+            throw new IllegalArgumentException("sequence length must be >= 0 (0 = unknown), got " + length);
+        }
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactorOverride, scaling, length,
+                backend);
     }
 
     /** Rotates by {@code -theta} if true: the transpose of the forward rotation, which undoes it. */
     public Rope withInverse(boolean inverse) {
-        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactor, backend);
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactorOverride, scaling, sequenceLength,
+                backend);
     }
 
     /** The same rotation backwards: undoes {@code this} (and is its vector-Jacobian product). */
@@ -123,7 +168,8 @@ public final class Rope {
     /** Runs every call on {@code backend}. */
     public Rope withBackend(Backend backend) {
         Objects.requireNonNull(backend, "backend");
-        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactor, backend);
+        return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactorOverride, scaling, sequenceLength,
+                backend);
     }
 
     public int dims() {
@@ -152,8 +198,19 @@ public final class Rope {
         return inverse;
     }
 
+    /** The factor multiplying cos and sin: set explicitly, else the scaling preset's, else 1. */
     public double attentionFactor() {
         return attentionFactor;
+    }
+
+    /** The scaling preset, or null. */
+    public RopeScaling scaling() {
+        return scaling;
+    }
+
+    /** Sequence length given to {@link #forSequenceLength}, 0 when unknown. */
+    public long sequenceLength() {
+        return sequenceLength;
     }
 
     public Backend backend() {
@@ -226,13 +283,67 @@ public final class Rope {
         run(x, x, true, positions);
     }
 
+    /**
+     * Rotates query and key tensors in place at the same positions, as attention needs them once per
+     * layer. Head counts may differ (grouped-query attention); batch rows and tokens must match. Both
+     * are validated before either is touched, so a call that throws leaves both unchanged.
+     */
+    public void applyInPlace(Tensor q, Tensor k, Positions positions) {
+        Objects.requireNonNull(q, "q");
+        Objects.requireNonNull(k, "k");
+        Objects.requireNonNull(positions, "positions");
+        checkTensor(q);
+        checkTensor(k);
+        checkNoSelfOverlap(q, "q");
+        checkNoSelfOverlap(k, "k");
+        long qBatch = batchOf(q);
+        long kBatch = batchOf(k);
+        if (qBatch != kBatch || q.shape(-2) != k.shape(-2)) {
+            throw new IllegalArgumentException("q and k must have the same batch rows B and tokens T, got q "
+                    + Arrays.toString(q.shape()) + " and k " + Arrays.toString(k.shape()));
+        }
+        if (q.footprint().asOverlappingSlice(k.footprint()).isPresent()) {
+            throw new IllegalArgumentException("q and k share memory (q: " + q.describe() + ", k: " + k.describe()
+                    + "); pass separate tensors");
+        }
+        positions.checkFits(qBatch, q.shape(-2));
+
+        RopeKernel kernel = backend.kernel();
+        kernel.rotate(request(q, q, true, positions, attentionFactor));
+        kernel.rotate(request(k, k, true, positions, attentionFactor));
+    }
+
+    /**
+     * Moves cached keys by {@code delta} positions in place (context shifting): every token of {@code k}
+     * is rotated by the angle of position {@code delta}, whatever position it holds now, since
+     * rotations compose: {@code R(p + delta) = R(delta) R(p)}. The attention factor is not applied
+     * again. Rounding makes the result differ from rotating the raw keys at {@code p + delta} in the
+     * last bits.
+     */
+    public void shiftInPlace(Tensor k, long delta) {
+        Objects.requireNonNull(k, "k");
+        checkTensor(k);
+        checkNoSelfOverlap(k, "k");
+        long[] shifted = new long[Math.toIntExact(k.shape(-2))];
+        Arrays.fill(shifted, delta);
+        Positions positions = Positions.ofTokens(shifted);
+        positions.checkFits(batchOf(k), k.shape(-2));
+        backend.kernel().rotate(request(k, k, true, positions, 1.0));
+    }
+
     private void run(Tensor x, Tensor out, boolean inPlace, Positions positions) {
-        long batch = x.ndim() >= 3 ? x.shape(0) : 1;
-        positions.checkFits(batch, x.shape(-2));
-        RopeRequest request = new RopeRequest(x, out, inPlace, dims, traditional, inverse, inverseFrequencies,
-                scale, attentionFactor, positions.mode(), positions.valuesUnsafe(), positions.rowStride(),
+        positions.checkFits(batchOf(x), x.shape(-2));
+        backend.kernel().rotate(request(x, out, inPlace, positions, attentionFactor));
+    }
+
+    private RopeRequest request(Tensor x, Tensor out, boolean inPlace, Positions positions, double factor) {
+        return new RopeRequest(x, out, inPlace, dims, traditional, inverse, inverseFrequencies,
+                scale, factor, positions.mode(), positions.valuesUnsafe(), positions.rowStride(),
                 backend.threads());
-        backend.kernel().rotate(request);
+    }
+
+    private static long batchOf(Tensor x) {
+        return x.ndim() >= 3 ? x.shape(0) : 1;
     }
 
     // ---- validation --------------------------------------------------------------------------
@@ -327,6 +438,7 @@ public final class Rope {
         return "Rope(dims=" + dims + ", traditional=" + traditional
                 + (freqs != null ? ", freqs=" + Arrays.toString(freqs) : ", base=" + base)
                 + ", scale=" + scale + (inverse ? ", inverse" : "")
+                + (scaling != null ? ", scaling=" + scaling : "")
                 + (attentionFactor != 1.0 ? ", attentionFactor=" + attentionFactor : "")
                 + ", backend=" + backend.name() + ")";
     }
