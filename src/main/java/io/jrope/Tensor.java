@@ -31,6 +31,7 @@ public final class Tensor implements AutoCloseable {
     private final Arena ownedArena;
     private final Tensor parent;
     private volatile boolean closed;
+    private volatile Boolean uniqueElements;
 
     private Tensor(MemorySegment segment, DType dtype, long[] shape, long[] strides, long offset,
                    Arena ownedArena, Tensor parent) {
@@ -297,6 +298,40 @@ public final class Tensor implements AutoCloseable {
 
     public long elementCount() {
         return elementCountOf(shape);
+    }
+
+    /**
+     * True if no two indices name the same memory, so the tensor can be written without races; false
+     * for zero or interleaved strides. Sufficient test: sorted by stride, each axis steps past
+     * everything the smaller axes span. Computed once.
+     */
+    public boolean hasUniqueElements() {
+        Boolean unique = uniqueElements;
+        if (unique == null) {
+            unique = isContiguous() || computeUniqueElements();
+            uniqueElements = unique;
+        }
+        return unique;
+    }
+
+    private boolean computeUniqueElements() {
+        Integer[] axes = new Integer[shape.length];
+        for (int i = 0; i < axes.length; i++) {
+            axes[i] = i;
+        }
+        Arrays.sort(axes, (a, b) -> Long.compare(strides[a], strides[b]));
+
+        long span = 0;
+        for (int axis : axes) {
+            if (shape[axis] <= 1) {
+                continue;
+            }
+            if (strides[axis] <= span) {
+                return false;
+            }
+            span += (shape[axis] - 1) * strides[axis];
+        }
+        return true;
     }
 
     /** True if the elements are laid out in row-major order without gaps. */

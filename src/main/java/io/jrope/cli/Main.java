@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * The {@code jrope} command-line tool: {@code apply}, {@code check}, {@code demo}.
+ * The {@code jrope} command-line tool: {@code apply}, {@code check}, {@code demo}, {@code bench}.
  *
  * <p>Exit codes: 0 on success, 1 when the command ran and failed (unreadable file, failed check),
  * 2 when the command line is wrong (unknown or missing option, invalid value). Errors print as one
@@ -29,6 +29,7 @@ import java.util.concurrent.Callable;
                 ApplyCommand.class,
                 CheckCommand.class,
                 DemoCommand.class,
+                BenchCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Callable<Integer> {
