@@ -82,7 +82,7 @@ public final class HuggingFaceRopeConfig {
             case "llama3" -> RopeScaling.llama3(required(block, "factor"), required(block, "low_freq_factor"),
                     required(block, "high_freq_factor"), (long) required(block, "original_max_position_embeddings"));
             case "yarn" -> yarn(block, maxPositions);
-            case "longrope" -> longRope(block, maxPositions, policy);
+            case "longrope" -> longRope(block, config, maxPositions, policy);
             default -> throw new IllegalStateException("unreachable: type checked before");
         };
     }
@@ -102,9 +102,15 @@ public final class HuggingFaceRopeConfig {
         return Double.isNaN(attentionFactor) ? yarn : yarn.withAttentionFactor(attentionFactor);
     }
 
-    private static RopeScaling longRope(Map<String, ?> block, long maxPositions, RopeScaling.LongRope.Policy policy) {
+    private static RopeScaling longRope(Map<String, ?> block, Map<String, ?> config, long maxPositions,
+                                        RopeScaling.LongRope.Policy policy) {
+        // Phi-3 configs keep original_max_position_embeddings at the top level, beside rope_scaling.
         long original = (long) number(block, "original_max_position_embeddings",
-                requiredPositive(maxPositions, "max_position_embeddings (LongRoPE without original_max_position_embeddings)"));
+                number(config, "original_max_position_embeddings", Double.NaN));
+        if (original <= 0) {
+            throw new IllegalArgumentException("LongRoPE needs original_max_position_embeddings > 0 in rope_scaling or"
+                    + " at the top level of the config, got " + original);
+        }
         requiredPositive(maxPositions, "max_position_embeddings (needed by LongRoPE's attention factor)");
         return new RopeScaling.LongRope(numbers(block, "short_factor"), numbers(block, "long_factor"), original,
                 maxPositions, policy, number(block, "attention_factor", Double.NaN));

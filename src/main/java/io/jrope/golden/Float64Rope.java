@@ -76,8 +76,14 @@ public final class Float64Rope {
         return result;
     }
 
-    /** Computes {@code w_i} in double: {@code base^(-2i/dims)}, or {@code 1/freqs[i]} when periods are given. */
+    /**
+     * Computes {@code w_i} in double: {@code base^(-2i/dims)}, or {@code 1/freqs[i]} when periods are
+     * given. With a scaling preset it takes the preset's frequencies, which have tests of their own.
+     */
     static double[] inverseFrequencies(Rope rope) {
+        if (rope.scaling() != null) {
+            return rope.inverseFrequencies();
+        }
         int half = rope.dims() / 2;
         float[] freqs = rope.freqs();
         double[] w = new double[half];

@@ -215,7 +215,9 @@ class RopeScalingTest {
 
     @Test
     void longRopeRejectsWrongLength() {
-        RopeScaling.LongRope longRope = new RopeScaling.LongRope(new double[3], new double[4], 4096, 131072,
+        double[] threeFactors = {1, 1, 1};
+        double[] fourFactors = {2, 2, 2, 2};
+        RopeScaling.LongRope longRope = new RopeScaling.LongRope(threeFactors, fourFactors, 4096, 131072,
                 RopeScaling.LongRope.Policy.SWITCH_BY_LENGTH, Double.NaN);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> longRope.frequencies(10000, 8, 0));
