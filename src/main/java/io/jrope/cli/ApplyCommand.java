@@ -4,6 +4,7 @@ import io.jrope.Backend;
 import io.jrope.DType;
 import io.jrope.Positions;
 import io.jrope.Rope;
+import io.jrope.RopeScaling;
 import io.jrope.Tensor;
 import io.jrope.npy.IntegerArray;
 import io.jrope.npy.Npy;
@@ -42,9 +43,10 @@ final class ApplyCommand implements Callable<Integer> {
             description = "Output .npy, written in the input's dtype; replaced if it exists.")
     Path output;
 
-    @Option(names = "--dims", required = true, paramLabel = "N",
-            description = "Leading features of each head that rotate: even, 2 <= N <= D. The rest pass through.")
-    int dims;
+    @Option(names = "--dims", paramLabel = "N",
+            description = "Leading features of each head that rotate: even, 2 <= N <= D. The rest pass through. "
+                    + "Required unless --rope-config gives it.")
+    Integer dims;
 
     @Option(names = "--traditional",
             description = "Rotate interleaved pairs (2i, 2i+1), GPT-J style, instead of the halves (i, i + N/2).")
@@ -72,6 +74,9 @@ final class ApplyCommand implements Callable<Integer> {
 
     @Mixin
     BackendOption backendOption;
+
+    @ArgGroup(exclusive = false, heading = "Long-context scaling:%n")
+    ScalingOptions scaling = new ScalingOptions();
 
     /** Source of the inverse frequencies: at most one of the two options. */
     static final class Frequencies {
@@ -108,6 +113,10 @@ final class ApplyCommand implements Callable<Integer> {
         try (Tensor x = Npy.readTensor(input, dtype)) {
             Tensor y;
             try {
+                if (scaling.present() && rope.scaling() != null) {
+                    long length = scaling.sequenceLength > 0 ? scaling.sequenceLength : x.shape(-2);
+                    rope = rope.forSequenceLength(length);
+                }
                 y = rope.apply(x, positions);
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), "invalid options for input " + input + " ("
@@ -123,19 +132,60 @@ final class ApplyCommand implements Callable<Integer> {
     }
 
     private Rope rope(Backend backend) throws IOException {
-        Rope rope;
-        try {
-            rope = Rope.of(dims);
-        } catch (IllegalArgumentException e) {
-            throw invalid("--dims", e);
-        }
+        Rope rope = baseParameters();
         rope = rope.withTraditional(traditional).withInverse(inverse).withBackend(backend);
         try {
             rope = rope.withScale(scale);
         } catch (IllegalArgumentException e) {
             throw invalid("--scale", e);
         }
+        rope = withFrequencies(rope);
 
+        try {
+            RopeScaling preset = scaling.preset(0);
+            if (preset != null) {
+                rope = rope.withScaling(preset);
+            }
+            if (scaling.attentionFactor != null) {
+                rope = rope.withAttentionFactor(scaling.attentionFactor);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "invalid scaling options: " + e.getMessage(), e);
+        }
+        return rope;
+    }
+
+    /** dims, and with --rope-config also base and scaling, before the other options apply. */
+    private Rope baseParameters() throws IOException {
+        if (scaling.ropeConfig != null) {
+            if (scaling.ropeType != null) {
+                throw new ParameterException(spec.commandLine(), "--rope-config and --rope-type both set the scaling;"
+                        + " use one");
+            }
+            Rope fromConfig;
+            try {
+                fromConfig = scaling.fromConfig();
+            } catch (IllegalArgumentException e) {
+                throw invalid("--rope-config", e);
+            }
+            if (dims != null && dims != fromConfig.dims()) {
+                throw new ParameterException(spec.commandLine(), "--dims " + dims + " contradicts " + scaling.ropeConfig
+                        + ", which gives " + fromConfig.dims() + "; leave --dims out");
+            }
+            return fromConfig;
+        }
+        if (dims == null) {
+            throw new ParameterException(spec.commandLine(), "missing required option: '--dims=N' (or --rope-config)");
+        }
+        try {
+            return Rope.of(dims);
+        } catch (IllegalArgumentException e) {
+            throw invalid("--dims", e);
+        }
+    }
+
+    private Rope withFrequencies(Rope rope) throws IOException {
+        int dims = rope.dims();
         if (frequencies != null && frequencies.base != null) {
             try {
                 return rope.withBase(frequencies.base);
