@@ -14,12 +14,13 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Finds and loads the jrope shim ({@code libjrope.so} or {@code libjrope.dylib}).
+ * Finds and loads the jrope shim ({@code libjrope.so} or {@code libjrope.dylib}), and in the same way
+ * the other native libraries of jrope ({@link #load(Library)}).
  *
- * <p>Order: the {@code jrope.native.library} system property (a file path); else the copy inside the
- * jar under {@code native/<os>-<arch>/}, used in place when the class path is a folder and otherwise
- * extracted to {@code jrope.native.tmpdir} (default {@code java.io.tmpdir}; set it where temp folders
- * are mounted {@code noexec}). Every path tried is kept for the error message.
+ * <p>Order: the library's system property ({@code jrope.native.library} for the shim; a file path);
+ * else the copy inside the jar under {@code native/<os>-<arch>/}, used in place when the class path is
+ * a folder and otherwise extracted to {@code jrope.native.tmpdir} (default {@code java.io.tmpdir}; set
+ * it where temp folders are mounted {@code noexec}). Every path tried is kept for the error message.
  */
 public final class NativeLibraryLoader {
     /** System property naming the library file to load instead of the bundled one. */
@@ -30,6 +31,21 @@ public final class NativeLibraryLoader {
     /** A loaded library, or the reason none could be loaded. */
     public record Result(SymbolLookup lookup, Path path, String failure) {
     }
+
+    /**
+     * A native library of jrope.
+     *
+     * @param baseName        file name without {@code lib} and the platform suffix, e.g. {@code jrope}
+     * @param libraryProperty system property that names the file to load instead of the bundled one
+     * @param description     what the library is, for messages ("the jrope native library")
+     * @param buildHint       how to build it, for messages ("build it with 'mvn package' (...)")
+     */
+    public record Library(String baseName, String libraryProperty, String description, String buildHint) {
+    }
+
+    /** The CPU shim, {@code libjrope}. */
+    public static final Library JROPE = new Library("jrope", LIBRARY_PROPERTY, "the jrope native library",
+            "build it with 'mvn package' (needs cmake and a C++17 compiler)");
 
     private NativeLibraryLoader() {
     }
@@ -48,41 +64,51 @@ public final class NativeLibraryLoader {
     }
 
     static String fileName() {
-        return platform().startsWith("osx") ? "libjrope.dylib" : "libjrope.so";
+        return fileName(JROPE);
     }
 
-    /** Loads the library into the global arena; never throws. */
+    /** File name of {@code library} on this platform, for example {@code libjrope.so}. */
+    public static String fileName(Library library) {
+        return "lib" + library.baseName() + (platform().startsWith("osx") ? ".dylib" : ".so");
+    }
+
+    /** Loads the CPU shim into the global arena; never throws. */
     public static Result load() {
+        return load(JROPE);
+    }
+
+    /** Loads {@code library} into the global arena; never throws. */
+    public static Result load(Library library) {
         List<String> tried = new ArrayList<>();
 
-        String override = System.getProperty(LIBRARY_PROPERTY);
+        String override = System.getProperty(library.libraryProperty());
         if (override != null && !override.isBlank()) {
-            return open(Path.of(override), tried, "-D" + LIBRARY_PROPERTY);
+            return open(library, Path.of(override), tried, "-D" + library.libraryProperty());
         }
 
-        String resource = "/native/" + platform() + "/" + fileName();
+        String resource = "/native/" + platform() + "/" + fileName(library);
         URL url = NativeLibraryLoader.class.getResource(resource);
         if (url == null) {
             tried.add("class path resource " + resource + ": not found (no library built for " + platform() + ")");
-            return failure(tried);
+            return failure(library, tried);
         }
         if (url.getProtocol().equals("file")) {
             try {
-                return open(Path.of(url.toURI()), tried, "class path folder");
+                return open(library, Path.of(url.toURI()), tried, "class path folder");
             } catch (URISyntaxException | IllegalArgumentException e) {
                 tried.add(url + ": " + e.getMessage());
             }
         }
-        return extractAndOpen(url, tried);
+        return extractAndOpen(library, url, tried);
     }
 
-    private static Result extractAndOpen(URL url, List<String> tried) {
+    private static Result extractAndOpen(Library library, URL url, List<String> tried) {
         Path folder = Path.of(System.getProperty(TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir")));
         Path target = null;
         try {
             Files.createDirectories(folder);
             Path dir = Files.createTempDirectory(folder, "jrope-");
-            target = dir.resolve(fileName());
+            target = dir.resolve(fileName(library));
             try (InputStream in = url.openStream()) {
                 Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
             }
@@ -90,25 +116,25 @@ public final class NativeLibraryLoader {
             dir.toFile().deleteOnExit();
         } catch (IOException e) {
             tried.add("extracting " + url + " to " + (target != null ? target : folder) + ": " + e);
-            return failure(tried);
+            return failure(library, tried);
         }
-        return open(target, tried, "extracted from " + url);
+        return open(library, target, tried, "extracted from " + url);
     }
 
-    private static Result open(Path path, List<String> tried, String source) {
+    private static Result open(Library library, Path path, List<String> tried, String source) {
         try {
             SymbolLookup lookup = SymbolLookup.libraryLookup(path, Arena.global());
             return new Result(lookup, path, null);
         } catch (IllegalArgumentException | IllegalCallerException | UnsupportedOperationException e) {
             tried.add(path + " (" + source + "): " + e.getMessage());
-            return failure(tried);
+            return failure(library, tried);
         }
     }
 
-    private static Result failure(List<String> tried) {
-        String message = "could not load the jrope native library; tried: " + String.join("; ", tried)
-                + ". Fix: build it with 'mvn package' (needs cmake and a C++17 compiler), or point -D"
-                + LIBRARY_PROPERTY + "=/path/to/" + fileName() + " at a built copy, and run the JVM with"
+    private static Result failure(Library library, List<String> tried) {
+        String message = "could not load " + library.description() + "; tried: " + String.join("; ", tried)
+                + ". Fix: " + library.buildHint() + ", or point -D"
+                + library.libraryProperty() + "=/path/to/" + fileName(library) + " at a built copy, and run the JVM with"
                 + " --enable-native-access=ALL-UNNAMED (or =io.jrope on the module path)";
         return new Result(null, null, message);
     }
