@@ -237,7 +237,7 @@ public final class Rope {
     /** Returns a new row-contiguous tensor (owned: close it) holding {@code x} rotated at {@code positions}. */
     public Tensor apply(Tensor x, Positions positions) {
         Objects.requireNonNull(x, "x");
-        x.ensureOpen();
+        x.ensureOpen("x");
         Tensor out = Tensor.allocate(x.dtype(), x.shape());
         try {
             apply(x, positions, out);
@@ -257,8 +257,8 @@ public final class Rope {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(positions, "positions");
-        checkTensor(x);
-        out.ensureOpen();
+        checkTensor(x, "x");
+        out.ensureOpen("out");
         checkOutput(x, out);
         boolean inPlace = checkAliasing(x, out);
         run(x, out, inPlace, positions);
@@ -278,7 +278,7 @@ public final class Rope {
     public void applyInPlace(Tensor x, Positions positions) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(positions, "positions");
-        checkTensor(x);
+        checkTensor(x, "x");
         checkNoSelfOverlap(x, "x");
         run(x, x, true, positions);
     }
@@ -292,8 +292,8 @@ public final class Rope {
         Objects.requireNonNull(q, "q");
         Objects.requireNonNull(k, "k");
         Objects.requireNonNull(positions, "positions");
-        checkTensor(q);
-        checkTensor(k);
+        checkTensor(q, "q");
+        checkTensor(k, "k");
         checkNoSelfOverlap(q, "q");
         checkNoSelfOverlap(k, "k");
         long qBatch = batchOf(q);
@@ -322,7 +322,7 @@ public final class Rope {
      */
     public void shiftInPlace(Tensor k, long delta) {
         Objects.requireNonNull(k, "k");
-        checkTensor(k);
+        checkTensor(k, "k");
         checkNoSelfOverlap(k, "k");
         long[] shifted = new long[Math.toIntExact(k.shape(-2))];
         Arrays.fill(shifted, delta);
@@ -348,15 +348,16 @@ public final class Rope {
 
     // ---- validation --------------------------------------------------------------------------
 
-    private void checkTensor(Tensor x) {
-        x.ensureOpen();
+    private void checkTensor(Tensor x, String name) {
+        x.ensureOpen(name);
         if (x.ndim() < 2) {
-            throw new IllegalArgumentException("x must have at least 2 axes, (T, D) or (B, *, T, D), got shape "
+            throw new IllegalArgumentException(name + " must have at least 2 axes, (T, D) or (B, *, T, D), got shape "
                     + Arrays.toString(x.shape()));
         }
         long features = x.shape(-1);
         if (dims > features) {
-            throw new IllegalArgumentException("dims must be even and at most D=" + features + ", got " + dims);
+            throw new IllegalArgumentException("dims must be even and at most D=" + features + " (the last axis of "
+                    + name + "), got " + dims);
         }
     }
 

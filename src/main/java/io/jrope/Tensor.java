@@ -83,11 +83,17 @@ public final class Tensor implements AutoCloseable {
      * @throws IllegalArgumentException if the view reaches past the end of the segment
      */
     public static Tensor wrap(MemorySegment segment, DType dtype, long[] shape, long[] strides, long offset) {
-        Objects.requireNonNull(segment, "segment");
+        return wrapChecked(segment, dtype, shape, strides, offset, "segment");
+    }
+
+    /** Wraps after checking; {@code memoryName} names the caller's parameter in messages. */
+    private static Tensor wrapChecked(MemorySegment segment, DType dtype, long[] shape, long[] strides, long offset,
+                                      String memoryName) {
+        Objects.requireNonNull(segment, memoryName);
         Objects.requireNonNull(dtype, "dtype");
         Tensor tensor = new Tensor(segment, dtype, checkShape(shape), checkStrides(shape, strides),
                 checkOffset(offset), null, null);
-        tensor.checkFitsSegment("segment");
+        tensor.checkFitsSegment(memoryName);
         return tensor;
     }
 
@@ -104,7 +110,8 @@ public final class Tensor implements AutoCloseable {
     public static Tensor wrap(float[] data, int offset, long[] shape) {
         Objects.requireNonNull(data, "data");
         long[] checkedShape = checkShape(shape);
-        return wrap(MemorySegment.ofArray(data), DType.FLOAT32, checkedShape, contiguousStrides(checkedShape), offset);
+        return wrapChecked(MemorySegment.ofArray(data), DType.FLOAT32, checkedShape, contiguousStrides(checkedShape),
+                offset, "data");
     }
 
     /** Wraps a {@code short[]} of float16 or bfloat16 bit patterns as a row-contiguous tensor, without copying. */
@@ -113,7 +120,8 @@ public final class Tensor implements AutoCloseable {
         if (dtype == DType.FLOAT32) {
             throw new IllegalArgumentException("dtype must be float16 or bfloat16 for a short[], got float32");
         }
-        return wrap(MemorySegment.ofArray(bits), dtype, shape);
+        long[] checkedShape = checkShape(shape);
+        return wrapChecked(MemorySegment.ofArray(bits), dtype, checkedShape, contiguousStrides(checkedShape), 0, "bits");
     }
 
     /** Copies float values, rounded to {@code dtype}, into a new owned row-contiguous tensor. */
@@ -383,8 +391,18 @@ public final class Tensor implements AutoCloseable {
 
     /** @throws IllegalStateException if this tensor is closed */
     public void ensureOpen() {
+        ensureOpen("tensor");
+    }
+
+    /**
+     * @param name the caller's name for this tensor in the message, for example {@code x}
+     * @throws IllegalStateException if this tensor is closed
+     */
+    public void ensureOpen(String name) {
         if (isClosed()) {
-            throw new IllegalStateException("tensor " + describe() + " is closed; it can no longer be read or written");
+            String why = closed ? "it was closed" : "the tensor it views, or its memory, was closed";
+            throw new IllegalStateException(name + " (" + describe() + ") is closed: " + why
+                    + "; it can no longer be read or written");
         }
     }
 
