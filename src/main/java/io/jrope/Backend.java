@@ -13,7 +13,10 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>{@code java}: the plain-Java reference, always available;</li>
  *   <li>{@code native}: the C++ CPU kernels through FFM (vectorised, multi-threaded);</li>
- *   <li>{@code auto}: {@code native} when it loads, else {@code java}, logged once.</li>
+ *   <li>{@code metal}: the Metal kernels on an Apple-silicon GPU (macOS only);</li>
+ *   <li>{@code metal-emu}: the Metal kernel source run as C++ on the CPU, for testing;</li>
+ *   <li>{@code auto}: {@code metal} for large calls when available, else {@code native} when it
+ *       loads, else {@code java}, logged once.</li>
  * </ul>
  * Instances are immutable and thread-safe.
  */
@@ -42,8 +45,10 @@ public final class Backend {
     }
 
     /**
-     * The best backend available here: {@code native} when its library loads, else {@code java}. The
-     * choice is made, and logged, on first use, so merely creating a {@link Rope} loads nothing.
+     * The best backend available here: {@code metal} for calls of at least
+     * {@code -Djrope.auto.metal.minBytes} (default 4 MiB, an estimate) where Metal is available, else
+     * {@code native} when its library loads, else {@code java}. The choice is made, and logged, on
+     * first use, so merely creating a {@link Rope} loads nothing.
      */
     public static Backend auto() {
         return AUTO;
