@@ -375,9 +375,10 @@ public final class Rope {
     /** Rejects a tensor in which two indices name the same element, since writing it would race. */
     private static void checkNoSelfOverlap(Tensor tensor, String name) {
         if (!tensor.hasUniqueElements()) {
-            throw new IllegalArgumentException(name + " has overlapping elements (strides "
+            throw new IllegalArgumentException(name + " may have overlapping elements (strides "
                     + Arrays.toString(tensor.strides()) + " for shape " + Arrays.toString(tensor.shape())
-                    + "); an output needs strides that give every element its own memory");
+                    + "); an output needs strides that give every element its own memory, with each axis"
+                    + " stepping past all smaller-stride axes");
         }
     }
 
@@ -396,7 +397,9 @@ public final class Rope {
                 && Arrays.equals(x.strides(), out.strides());
         if (!sameView) {
             throw new IllegalArgumentException("out overlaps x without being the same view (x: " + x.describe()
-                    + ", out: " + out.describe() + "); pass out == x for in place, or a separate output");
+                    + " at element offset " + x.offset() + ", out: " + out.describe() + " at element offset "
+                    + out.offset() + "); pass out == x for in place, or an output whose bytes lie outside x's"
+                    + " span");
         }
         return true;
     }

@@ -312,11 +312,14 @@ public final class Tensor implements AutoCloseable {
      * True if no two indices name the same memory, so the tensor can be written without races; false
      * for zero or interleaved strides. Sufficient test: sorted by stride, each axis steps past
      * everything the smaller axes span. Computed once.
+     *
+     * <p>NOTE: the test is conservative: a few layouts whose elements are distinct but whose axes
+     * interleave (shape (3, 2) with strides (2, 3)) are reported as overlapping.
      */
     public boolean hasUniqueElements() {
         Boolean unique = uniqueElements;
         if (unique == null) {
-            unique = isContiguous() || computeUniqueElements();
+            unique = isContiguous() || elementCount() == 0 || computeUniqueElements();
             uniqueElements = unique;
         }
         return unique;
