@@ -96,6 +96,7 @@ else()
         SOURCE_DIR "${JROPE_METAL_ROOT}/native/metal_emu"
         BINARY_DIR "${jrope_emu_binary}"
         CMAKE_ARGS -DCMAKE_CXX_COMPILER=${jrope_emu_cxx} -DCMAKE_BUILD_TYPE=RelWithDebInfo
+                   -DJROPE_EMU_SANITIZE_ADDRESS=${JROPE_SANITIZE}
         INSTALL_COMMAND ""
         BUILD_ALWAYS ON)
       add_test(NAME metal_emu COMMAND "${CMAKE_CTEST_COMMAND}" --test-dir "${jrope_emu_binary}" --output-on-failure)
