@@ -5,14 +5,21 @@ import io.jrope.Positions;
 import io.jrope.Rope;
 import io.jrope.Tensor;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * One attention layer decoded token by token the way a llama3.java-style runtime does it: q, k and v
@@ -39,12 +46,29 @@ class DecodeStepExampleTest {
         Assumptions.assumeTrue(backend.isAvailable(), () -> backendName + " unavailable: " + backend.unavailableReason().orElse(""));
         long seed = new SplittableRandom().nextLong();
 
+        Rope rope = Rope.of(HEAD_SIZE).withBase(BASE).withTraditional(traditional).withBackend(backend);
         float[] expected = runLayer(seed, traditional, null);
-        float[] actual = runLayer(seed, traditional, Rope.of(HEAD_SIZE).withBase(BASE).withTraditional(traditional)
-                .withBackend(backend));
+        float[] actual = runLayer(seed, traditional, rope);
 
         for (int i = 0; i < expected.length; i++) {
             assertEquals(expected[i], actual[i], 2e-5f, "output " + i + " (seed " + seed + ")");
+        }
+    }
+
+    /** The README's Java example must be lines of this file, so that the example is code that runs. */
+    @Test
+    void readmeSnippetIsThisCode() throws IOException {
+        String readme = Files.readString(Path.of("README.md"));
+        int start = readme.indexOf("```java\n");
+        int end = readme.indexOf("```", start + 7);
+        assertTrue(start >= 0 && end > start, "README.md has no ```java block");
+        Set<String> thisFile = Files.readAllLines(Path.of("src/test/java/io/jrope/example/DecodeStepExampleTest.java"))
+                .stream().map(String::strip).collect(Collectors.toSet());
+
+        for (String line : readme.substring(start + 8, end).split("\n")) {
+            if (!line.isBlank()) {
+                assertTrue(thisFile.contains(line.strip()), "README line is not in this test: " + line.strip());
+            }
         }
     }
 
