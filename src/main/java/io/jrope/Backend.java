@@ -3,6 +3,7 @@ package io.jrope;
 import io.jrope.internal.BackendRegistry;
 import io.jrope.internal.RopeKernel;
 
+import java.lang.foreign.Arena;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -94,6 +95,17 @@ public final class Backend {
             throw new IllegalArgumentException("threads must be in [0, 1024] (0 = default), got " + threads);
         }
         return new Backend(kernelSource, threads);
+    }
+
+    /**
+     * Returns a new arena for tensors this backend rotates without copying them: on {@code metal},
+     * shared GPU buffers on unified memory (use it with {@link Tensor#allocate(Arena, DType, long...)});
+     * elsewhere an ordinary shared arena. Closing the arena frees every tensor allocated in it.
+     *
+     * @throws IllegalStateException if this backend is not available
+     */
+    public Arena newArena() {
+        return kernel().newArena();
     }
 
     /** Worker threads requested; 0 = the backend's default. */

@@ -1,6 +1,5 @@
 package io.jrope;
 
-import io.jrope.internal.RopeKernel;
 import io.jrope.internal.RopeRequest;
 
 import java.lang.foreign.MemorySegment;
@@ -285,8 +284,9 @@ public final class Rope {
 
     /**
      * Rotates query and key tensors in place at the same positions, as attention needs them once per
-     * layer. Head counts may differ (grouped-query attention); batch rows and tokens must match. Both
-     * are validated before either is touched, so a call that throws leaves both unchanged.
+     * layer; the Metal backend does both in one dispatch. Head counts may differ (grouped-query
+     * attention); dtype, batch rows, tokens and head size must match. Both are validated before
+     * either is touched, so a call that throws leaves both unchanged.
      */
     public void applyInPlace(Tensor q, Tensor k, Positions positions) {
         Objects.requireNonNull(q, "q");
@@ -298,9 +298,13 @@ public final class Rope {
         checkNoSelfOverlap(k, "k");
         long qBatch = batchOf(q);
         long kBatch = batchOf(k);
-        if (qBatch != kBatch || q.shape(-2) != k.shape(-2)) {
-            throw new IllegalArgumentException("q and k must have the same batch rows B and tokens T, got q "
+        if (qBatch != kBatch || q.shape(-2) != k.shape(-2) || q.shape(-1) != k.shape(-1)) {
+            throw new IllegalArgumentException("q and k must have the same batch rows B, tokens T and head size D, got q "
                     + Arrays.toString(q.shape()) + " and k " + Arrays.toString(k.shape()));
+        }
+        if (q.dtype() != k.dtype()) {
+            throw new IllegalArgumentException("q and k must have the same dtype, got q " + q.dtype() + " and k "
+                    + k.dtype());
         }
         if (q.footprint().asOverlappingSlice(k.footprint()).isPresent()) {
             throw new IllegalArgumentException("q and k share memory (q: " + q.describe() + ", k: " + k.describe()
@@ -308,9 +312,8 @@ public final class Rope {
         }
         positions.checkFits(qBatch, q.shape(-2));
 
-        RopeKernel kernel = backend.kernel();
-        kernel.rotate(request(q, q, true, positions, attentionFactor));
-        kernel.rotate(request(k, k, true, positions, attentionFactor));
+        backend.kernel().rotateQueryKey(request(q, q, true, positions, attentionFactor),
+                request(k, k, true, positions, attentionFactor));
     }
 
     /**

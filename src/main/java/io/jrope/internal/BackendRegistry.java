@@ -4,6 +4,7 @@ import io.jrope.backend.metal.MetalBackend;
 import io.jrope.backend.nativecpu.NativeBackend;
 import io.jrope.backend.reference.ReferenceBackend;
 
+import java.lang.foreign.Arena;
 import java.util.List;
 
 /**
@@ -113,8 +114,22 @@ public final class BackendRegistry {
 
         @Override
         public void rotate(RopeRequest request) {
-            long bytes = request.x().elementCount() * request.x().dtype().byteSize();
-            (bytes >= minBytes ? large : small).rotate(request);
+            (bytesOf(request) >= minBytes ? large : small).rotate(request);
+        }
+
+        @Override
+        public void rotateQueryKey(RopeRequest query, RopeRequest key) {
+            (bytesOf(query) + bytesOf(key) >= minBytes ? large : small).rotateQueryKey(query, key);
+        }
+
+        /** Memory from the GPU backend: shared buffers suit both sides of the switch. */
+        @Override
+        public Arena newArena() {
+            return large.newArena();
+        }
+
+        private static long bytesOf(RopeRequest request) {
+            return request.x().elementCount() * request.x().dtype().byteSize();
         }
     }
 }

@@ -94,7 +94,7 @@ class MetalEmulatorTest {
     void sharedArenaTensorMatchesOrdinaryTensor() {
         MetalBackend emulator = emulator();
         Rope rope = Rope.of(64).withBackend(Backend.named("metal-emu"));
-        try (Arena shared = emulator.newSharedArena(); Tensor ordinary = randomTensor(DType.FLOAT32, SHAPE)) {
+        try (Arena shared = emulator.newArena(); Tensor ordinary = randomTensor(DType.FLOAT32, SHAPE)) {
             Tensor inShared = Tensor.allocate(shared, DType.FLOAT32, SHAPE);
             MemorySegment.copy(ordinary.segment(), 0, inShared.segment(), 0, ordinary.segment().byteSize());
             assertEquals(0, inShared.segment().address() % PAGE_BYTES, "shared memory starts on a page");

@@ -3,6 +3,7 @@ package io.jrope.backend.metal;
 import io.jrope.JropeException;
 import io.jrope.Tensor;
 import io.jrope.backend.nativecpu.NativeLibraryLoader;
+import io.jrope.internal.CallDescriptor;
 import io.jrope.internal.Layout4D;
 import io.jrope.internal.RopeKernel;
 import io.jrope.internal.RopeRequest;
@@ -96,7 +97,8 @@ public final class MetalBackend implements RopeKernel {
      *
      * @throws IllegalStateException if this backend is not available
      */
-    public Arena newSharedArena() {
+    @Override
+    public Arena newArena() {
         return new MetalArena(ready());
     }
 
@@ -141,6 +143,7 @@ public final class MetalBackend implements RopeKernel {
      *
      * @throws IllegalArgumentException naming the first field in which the requests differ
      */
+    @Override
     public void rotateQueryKey(RopeRequest query, RopeRequest key) {
         MetalBindings ready = ready();
         checkSharedFields(query, key);

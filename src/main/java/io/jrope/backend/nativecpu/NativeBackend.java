@@ -1,7 +1,7 @@
 package io.jrope.backend.nativecpu;
 
 import io.jrope.JropeException;
-import io.jrope.Positions;
+import io.jrope.internal.CallDescriptor;
 import io.jrope.internal.Layout4D;
 import io.jrope.internal.RopeKernel;
 import io.jrope.internal.RopeRequest;
@@ -92,7 +92,7 @@ public final class NativeBackend implements RopeKernel {
         }
 
         Layout4D layout = Layout4D.of(request.x(), request.out());
-        long[] call = describe(request, layout);
+        long[] call = CallDescriptor.of(request, layout);
         long bytes = request.x().elementCount() * request.x().dtype().byteSize();
         boolean heapData = !request.x().segment().isNative() || !request.out().segment().isNative();
 
@@ -129,27 +129,6 @@ public final class NativeBackend implements RopeKernel {
             }
             check(status, "jrope_rope");
         }
-    }
-
-    private static long[] describe(RopeRequest request, Layout4D layout) {
-        long[] call = new long[CALL_SLOTS];
-        call[SLOT_ABI_VERSION] = ABI_VERSION;
-        call[SLOT_DTYPE] = request.x().dtype().nativeCode();
-        call[SLOT_DIMS] = request.dims();
-        call[SLOT_TRADITIONAL] = request.traditional() ? 1 : 0;
-        call[SLOT_INVERSE] = request.inverse() ? 1 : 0;
-        call[SLOT_BATCH] = layout.batch;
-        call[SLOT_HEADS] = layout.heads;
-        call[SLOT_TOKENS] = layout.tokens;
-        call[SLOT_FEATURES] = layout.features;
-        System.arraycopy(layout.xStrides, 0, call, SLOT_X_STRIDE_BATCH, 4);
-        System.arraycopy(layout.outStrides, 0, call, SLOT_OUT_STRIDE_BATCH, 4);
-        call[SLOT_POSITION_MODE] = request.positionMode() == Positions.Mode.OFFSETS ? POSITIONS_OFFSETS : POSITIONS_EXPLICIT;
-        call[SLOT_POSITION_BATCH_STRIDE] = request.positionRowStride();
-        call[SLOT_SCALE_BITS] = Double.doubleToRawLongBits(request.scale());
-        call[SLOT_ATTENTION_FACTOR_BITS] = Double.doubleToRawLongBits(request.attentionFactor());
-        call[SLOT_THREADS] = request.threads();
-        return call;
     }
 
     private static void check(int status, String function) {

@@ -1,5 +1,7 @@
 package io.jrope.backend.nativecpu;
 
+import io.jrope.internal.CallDescriptor;
+
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -14,33 +16,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * The downcalls into the shim's C ABI ({@code native/include/jrope.h}), bound once.
  *
- * <p>The only place that names native symbols. Slot numbers mirror {@code enum jrope_call_slot}; the
- * library's ABI version is checked at load so that a stale library is reported, not misread.
+ * <p>The only place that names the CPU shim's symbols. The library's ABI version is checked at load
+ * against {@link CallDescriptor#ABI_VERSION}, so that a stale library is reported, not misread.
  */
 final class NativeBindings {
-    static final int ABI_VERSION = 1;
-
-    static final int SLOT_ABI_VERSION = 0;
-    static final int SLOT_DTYPE = 1;
-    static final int SLOT_DIMS = 2;
-    static final int SLOT_TRADITIONAL = 3;
-    static final int SLOT_INVERSE = 4;
-    static final int SLOT_BATCH = 5;
-    static final int SLOT_HEADS = 6;
-    static final int SLOT_TOKENS = 7;
-    static final int SLOT_FEATURES = 8;
-    static final int SLOT_X_STRIDE_BATCH = 9;
-    static final int SLOT_OUT_STRIDE_BATCH = 13;
-    static final int SLOT_POSITION_MODE = 17;
-    static final int SLOT_POSITION_BATCH_STRIDE = 18;
-    static final int SLOT_SCALE_BITS = 19;
-    static final int SLOT_ATTENTION_FACTOR_BITS = 20;
-    static final int SLOT_THREADS = 21;
-    static final int CALL_SLOTS = 22;
-
-    static final int POSITIONS_OFFSETS = 0;
-    static final int POSITIONS_EXPLICIT = 1;
-
     /** Why the library is unusable, or null when every handle below is bound. */
     static final String FAILURE;
     static final Path PATH;
@@ -80,9 +59,9 @@ final class NativeBindings {
                         FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
                 MethodHandle abiVersion = linker.downcallHandle(find(lookup, "jrope_abi_version"), FunctionDescriptor.of(JAVA_INT));
                 int version = (int) abiVersion.invokeExact();
-                if (version != ABI_VERSION) {
+                if (version != CallDescriptor.ABI_VERSION) {
                     failure = "library " + loaded.path() + " has C ABI version " + version + ", this jar needs "
-                            + ABI_VERSION + "; rebuild it with 'mvn package' or point -D"
+                            + CallDescriptor.ABI_VERSION + "; rebuild it with 'mvn package' or point -D"
                             + NativeLibraryLoader.LIBRARY_PROPERTY + " at a matching build";
                 }
             } catch (Throwable e) {

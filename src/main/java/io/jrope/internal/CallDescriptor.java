@@ -1,15 +1,14 @@
-package io.jrope.backend.metal;
+package io.jrope.internal;
 
 import io.jrope.Positions;
-import io.jrope.internal.Layout4D;
-import io.jrope.internal.RopeRequest;
 
 /**
- * The call descriptor of {@code jrope_rope} ({@code native/include/jrope.h}), which the Metal shim and
- * its emulator take too: slot numbers mirror {@code enum jrope_call_slot}.
+ * The call descriptor of {@code jrope_rope} ({@code native/include/jrope.h}), which the CPU shim, the
+ * Metal shim and its emulator all take: slot numbers mirror {@code enum jrope_call_slot}.
  */
-final class CallDescriptor {
-    static final int ABI_VERSION = 1;
+public final class CallDescriptor {
+    /** {@code JROPE_ABI_VERSION}: the libraries check it against their own. */
+    public static final int ABI_VERSION = 1;
 
     private static final int SLOT_ABI_VERSION = 0;
     private static final int SLOT_DTYPE = 1;
@@ -27,7 +26,7 @@ final class CallDescriptor {
     private static final int SLOT_SCALE_BITS = 19;
     private static final int SLOT_ATTENTION_FACTOR_BITS = 20;
     private static final int SLOT_THREADS = 21;
-    static final int CALL_SLOTS = 22;
+    public static final int CALL_SLOTS = 22;
 
     private static final int POSITIONS_OFFSETS = 0;
     private static final int POSITIONS_EXPLICIT = 1;
@@ -36,7 +35,7 @@ final class CallDescriptor {
     }
 
     /** Returns the descriptor shared by every block of {@code layout}. */
-    static long[] of(RopeRequest request, Layout4D layout) {
+    public static long[] of(RopeRequest request, Layout4D layout) {
         long[] call = new long[CALL_SLOTS];
         call[SLOT_ABI_VERSION] = ABI_VERSION;
         call[SLOT_DTYPE] = request.x().dtype().nativeCode();
@@ -53,7 +52,7 @@ final class CallDescriptor {
         call[SLOT_POSITION_BATCH_STRIDE] = request.positionRowStride();
         call[SLOT_SCALE_BITS] = Double.doubleToRawLongBits(request.scale());
         call[SLOT_ATTENTION_FACTOR_BITS] = Double.doubleToRawLongBits(request.attentionFactor());
-        call[SLOT_THREADS] = 0;
+        call[SLOT_THREADS] = request.threads();
         return call;
     }
 }
