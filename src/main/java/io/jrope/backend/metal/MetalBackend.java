@@ -85,7 +85,7 @@ public final class MetalBackend implements RopeKernel {
     public String deviceName() {
         MetalBindings ready = ready();
         try {
-            return MetalBindings.string((MemorySegment) ready.deviceName.invokeExact());
+            return NativeLibraryLoader.cString((MemorySegment) ready.deviceName.invokeExact());
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -303,7 +303,7 @@ public final class MetalBackend implements RopeKernel {
 
     static String lastError(MetalBindings bindings) {
         try {
-            return MetalBindings.string((MemorySegment) bindings.lastError.invokeExact());
+            return NativeLibraryLoader.cString((MemorySegment) bindings.lastError.invokeExact());
         } catch (Throwable e) {
             return "(no message: " + e + ")";
         }

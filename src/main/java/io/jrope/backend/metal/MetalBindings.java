@@ -55,25 +55,25 @@ final class MetalBindings {
         try {
             Linker linker = Linker.nativeLinker();
             SymbolLookup lookup = loaded.lookup();
-            handles[0] = linker.downcallHandle(find(lookup, "jrope_metal_rope"),
+            handles[0] = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_metal_rope"),
                     FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-            handles[1] = linker.downcallHandle(find(lookup, "jrope_metal_rope_qk"),
+            handles[1] = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_metal_rope_qk"),
                     FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-            handles[2] = linker.downcallHandle(find(lookup, "jrope_metal_describe_plan"),
+            handles[2] = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_metal_describe_plan"),
                     FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
-            handles[3] = linker.downcallHandle(find(lookup, "jrope_metal_last_error"), FunctionDescriptor.of(ADDRESS));
-            handles[4] = linker.downcallHandle(find(lookup, "jrope_metal_device_name"), FunctionDescriptor.of(ADDRESS));
-            handles[5] = linker.downcallHandle(find(lookup, "jrope_metal_buffer_alloc"),
+            handles[3] = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_metal_last_error"), FunctionDescriptor.of(ADDRESS));
+            handles[4] = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_metal_device_name"), FunctionDescriptor.of(ADDRESS));
+            handles[5] = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_metal_buffer_alloc"),
                     FunctionDescriptor.of(ADDRESS, JAVA_LONG));
-            handles[6] = linker.downcallHandle(find(lookup, "jrope_metal_buffer_free"),
+            handles[6] = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_metal_buffer_free"),
                     FunctionDescriptor.of(JAVA_INT, ADDRESS));
             handles[7] = lookup.find("jrope_metal_emu_configure")
                     .map(symbol -> linker.downcallHandle(symbol,
                             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT)))
                     .orElse(null);
-            MethodHandle abiVersion = linker.downcallHandle(find(lookup, "jrope_metal_abi_version"),
+            MethodHandle abiVersion = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_metal_abi_version"),
                     FunctionDescriptor.of(JAVA_INT));
-            MethodHandle unavailable = linker.downcallHandle(find(lookup, "jrope_metal_unavailable_reason"),
+            MethodHandle unavailable = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_metal_unavailable_reason"),
                     FunctionDescriptor.of(ADDRESS));
             int version = (int) abiVersion.invokeExact();
             if (version != ABI_VERSION) {
@@ -82,7 +82,7 @@ final class MetalBindings {
             } else {
                 // Opens the device and compiles the kernels on the real shim.
                 MemorySegment reason = (MemorySegment) unavailable.invokeExact();
-                failure = reason.equals(MemorySegment.NULL) ? null : string(reason);
+                failure = reason.equals(MemorySegment.NULL) ? null : NativeLibraryLoader.cString(reason);
             }
         } catch (Throwable e) {
             failure = "binding " + loaded.path() + " failed: " + e;
@@ -90,15 +90,4 @@ final class MetalBindings {
         return new MetalBindings(failure, handles);
     }
 
-    private static MemorySegment find(SymbolLookup lookup, String name) {
-        return lookup.find(name).orElseThrow(() -> new IllegalStateException("symbol " + name + " not found"));
-    }
-
-    /** Reads a NUL-terminated string the library returned (static or thread-local storage). */
-    static String string(MemorySegment pointer) {
-        if (pointer.equals(MemorySegment.NULL)) {
-            return "";
-        }
-        return pointer.reinterpret(Integer.MAX_VALUE).getString(0);
-    }
 }

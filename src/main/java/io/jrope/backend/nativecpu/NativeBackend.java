@@ -46,7 +46,7 @@ public final class NativeBackend implements RopeKernel {
     public static String cpuKernel() {
         ensureLoaded();
         try {
-            return string((MemorySegment) CPU_KERNEL.invokeExact());
+            return NativeLibraryLoader.cString((MemorySegment) CPU_KERNEL.invokeExact());
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -137,7 +137,7 @@ public final class NativeBackend implements RopeKernel {
         }
         String message;
         try {
-            message = string((MemorySegment) LAST_ERROR.invokeExact());
+            message = NativeLibraryLoader.cString((MemorySegment) LAST_ERROR.invokeExact());
         } catch (Throwable e) {
             message = "(no message: " + e + ")";
         }

@@ -50,14 +50,14 @@ final class NativeBindings {
                 Linker linker = Linker.nativeLinker();
                 SymbolLookup lookup = loaded.lookup();
                 FunctionDescriptor ropeSignature = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-                ropeCritical = linker.downcallHandle(find(lookup, "jrope_rope"), ropeSignature, Linker.Option.critical(true));
-                rope = linker.downcallHandle(find(lookup, "jrope_rope"), ropeSignature);
-                lastError = linker.downcallHandle(find(lookup, "jrope_last_error"), FunctionDescriptor.of(ADDRESS));
-                cpuKernel = linker.downcallHandle(find(lookup, "jrope_cpu_kernel"), FunctionDescriptor.of(ADDRESS));
-                defaultThreads = linker.downcallHandle(find(lookup, "jrope_default_threads"), FunctionDescriptor.of(JAVA_INT));
-                parallelCopy = linker.downcallHandle(find(lookup, "jrope_parallel_copy"),
+                ropeCritical = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_rope"), ropeSignature, Linker.Option.critical(true));
+                rope = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_rope"), ropeSignature);
+                lastError = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_last_error"), FunctionDescriptor.of(ADDRESS));
+                cpuKernel = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_cpu_kernel"), FunctionDescriptor.of(ADDRESS));
+                defaultThreads = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_default_threads"), FunctionDescriptor.of(JAVA_INT));
+                parallelCopy = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_parallel_copy"),
                         FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
-                MethodHandle abiVersion = linker.downcallHandle(find(lookup, "jrope_abi_version"), FunctionDescriptor.of(JAVA_INT));
+                MethodHandle abiVersion = linker.downcallHandle(NativeLibraryLoader.symbol(lookup, "jrope_abi_version"), FunctionDescriptor.of(JAVA_INT));
                 int version = (int) abiVersion.invokeExact();
                 if (version != CallDescriptor.ABI_VERSION) {
                     failure = "library " + loaded.path() + " has C ABI version " + version + ", this jar needs "
@@ -81,15 +81,4 @@ final class NativeBindings {
     private NativeBindings() {
     }
 
-    private static MemorySegment find(SymbolLookup lookup, String name) {
-        return lookup.find(name).orElseThrow(() -> new IllegalStateException("symbol " + name + " not found"));
-    }
-
-    /** Reads a NUL-terminated string the library returned (static or thread-local storage). */
-    static String string(MemorySegment pointer) {
-        if (pointer.equals(MemorySegment.NULL)) {
-            return "";
-        }
-        return pointer.reinterpret(Integer.MAX_VALUE).getString(0);
-    }
 }

@@ -3,6 +3,7 @@ package io.jrope.backend.nativecpu;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -137,5 +138,18 @@ public final class NativeLibraryLoader {
                 + library.libraryProperty() + "=/path/to/" + fileName(library) + " at a built copy, and run the JVM with"
                 + " --enable-native-access=ALL-UNNAMED (or =io.jrope on the module path)";
         return new Result(null, null, message);
+    }
+
+    /** Returns the address of exported function {@code name}, or throws naming the missing symbol. */
+    public static MemorySegment symbol(SymbolLookup lookup, String name) {
+        return lookup.find(name).orElseThrow(() -> new IllegalStateException("symbol " + name + " not found"));
+    }
+
+    /** Reads a NUL-terminated string a library returned (static or thread-local storage). */
+    public static String cString(MemorySegment pointer) {
+        if (pointer.equals(MemorySegment.NULL)) {
+            return "";
+        }
+        return pointer.reinterpret(Integer.MAX_VALUE).getString(0);
     }
 }
