@@ -54,14 +54,21 @@ record Float64Rope(int dims, boolean traditional, double base, float[] freqs, do
         for (int row = 0; row * (long) features < input.length; row++) {
             long b = ndim >= 3 ? index[0] : 0;
             long t = index[ndim - 2];
-            double p = scale * (double) position.applyAsLong(b, t);
+            double exactPosition = (double) position.applyAsLong(b, t);
+            double p = scale * exactPosition;
+            double pError = Math.fma(scale, exactPosition, -p);
             int start = row * features;
             for (int i = 0; i < half; i++) {
                 int first = start + (traditional ? 2 * i : i);
                 int second = start + (traditional ? 2 * i + 1 : i + half);
-                double theta = p * inverseFrequency(i);
-                double c = attentionFactor * Math.cos(theta);
-                double s = (inverse ? -attentionFactor : attentionFactor) * Math.sin(theta);
+                // The angle of the exact product (p + pError) * w: theta plus the error term e.
+                double w = inverseFrequency(i);
+                double theta = p * w;
+                double e = Math.fma(p, w, -theta) + pError * w;
+                double cosExact = Math.cos(theta) * (1 - 0.5 * e * e) - Math.sin(theta) * e;
+                double sinExact = Math.sin(theta) * (1 - 0.5 * e * e) + Math.cos(theta) * e;
+                double c = attentionFactor * cosExact;
+                double s = (inverse ? -attentionFactor : attentionFactor) * sinExact;
                 double u = input[first];
                 double v = input[second];
                 output[first] = u * c - v * s;

@@ -11,8 +11,8 @@ import java.util.Arrays;
  *
  * <p>Computes the formula from the parameters of a {@link Rope}, independently of any backend:
  * {@code w_i = base^(-2i/dims)} (or {@code 1/freqs[i]}), {@code p = scale * pos(b, t)},
- * {@code theta = p * w_i}, then {@code (u cos - v sin, u sin + v cos)} with cos and sin multiplied
- * by the attention factor, and {@code sin} negated for the inverse. Every step is a double; the only
+ * {@code theta = p * w_i} (taken exactly: the double product plus its rounding error), then
+ * {@code (u cos - v sin, u sin + v cos)} with cos and sin multiplied by the attention factor, and {@code sin} negated for the inverse. Every step is a double; the only
  * float rounding is the one already in the input values.
  */
 public final class Float64Rope {
@@ -56,12 +56,17 @@ public final class Float64Rope {
         for (long row = 0; row < rows; row++) {
             long b = ndim >= 3 ? row / rowsPerBatch : 0;
             long t = row % tokens;
-            double p = rope.scale() * (double) positions.positionOf(b, t);
+            double position = (double) positions.positionOf(b, t);
+            double p = rope.scale() * position;
+            double pError = Math.fma(rope.scale(), position, -p);
             int start = (int) (row * rowLength);
             for (int i = 0; i < half; i++) {
+                // The exact angle is theta + e: the double product and its rounding error.
                 double theta = p * w[i];
-                double c = factor * Math.cos(theta);
-                double s = sign * factor * Math.sin(theta);
+                double e = Math.fma(p, w[i], -theta) + pError * w[i];
+                double shrink = 1.0 - 0.5 * e * e;
+                double c = factor * (Math.cos(theta) * shrink - Math.sin(theta) * e);
+                double s = sign * factor * (Math.sin(theta) * shrink + Math.cos(theta) * e);
                 int first = start + (rope.traditional() ? 2 * i : i);
                 int second = start + (rope.traditional() ? 2 * i + 1 : i + half);
                 double u = values[first];

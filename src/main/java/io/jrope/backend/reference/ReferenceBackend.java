@@ -10,10 +10,12 @@ import java.lang.foreign.MemorySegment;
 /**
  * The plain-Java backend ({@code java}): the oracle every other backend is compared with.
  *
- * <p>Written to be obviously right, not fast. Per pair, the angle {@code theta = p * w} is a double
- * product (absolute error below 2.4e-7 rad up to {@code theta = 2^31}) and {@link Math#cos} and
- * {@link Math#sin} reduce it exactly, so cos and sin match a float64 evaluation of the formula to
- * float32 rounding. The rotation runs in float32 with one rounding to the dtype at the store.
+ * <p>Written to be obviously right, not fast. Per pair, the angle {@code p * w} is taken exactly: its
+ * double product {@code theta} (off by up to 1.2e-7 rad at {@code theta = 2^31}) plus the product's
+ * rounding error {@code e}, found with {@link Math#fma}. {@link Math#cos} and {@link Math#sin} reduce
+ * {@code theta} exactly and {@code e} enters through the expansion of {@code cos(theta + e)}, so cos
+ * and sin are correct to float32 rounding for the exact angle. The rotation runs in float32 with one
+ * rounding to the dtype at the store.
  */
 public final class ReferenceBackend implements RopeKernel {
     public static final ReferenceBackend INSTANCE = new ReferenceBackend();
@@ -60,14 +62,22 @@ public final class ReferenceBackend implements RopeKernel {
 
     /** Fills cos and sin of every pair for one position, already multiplied by the attention factor. */
     static void angles(RopeRequest request, long position, float[] cos, float[] sin) {
-        double p = request.scale() * (double) position;
+        double exactPosition = (double) position;
+        double p = request.scale() * exactPosition;
+        double pError = Math.fma(request.scale(), exactPosition, -p);
         double factor = request.attentionFactor();
         double sign = request.inverse() ? -1.0 : 1.0;
         double[] w = request.inverseFrequencies();
         for (int i = 0; i < cos.length; i++) {
+            // theta + e is the exact product (p + pError) * w; cos(theta + e) and sin(theta + e) follow
+            // from the second-order expansion in e, whose next term is below 1e-20 for |e| < 1e-7.
             double theta = p * w[i];
-            cos[i] = (float) (factor * Math.cos(theta));
-            sin[i] = (float) (sign * factor * Math.sin(theta));
+            double e = Math.fma(p, w[i], -theta) + pError * w[i];
+            double cosTheta = Math.cos(theta);
+            double sinTheta = Math.sin(theta);
+            double shrink = 1.0 - 0.5 * e * e;
+            cos[i] = (float) (factor * (cosTheta * shrink - sinTheta * e));
+            sin[i] = (float) (sign * factor * (sinTheta * shrink + cosTheta * e));
         }
     }
 
