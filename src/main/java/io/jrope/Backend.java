@@ -22,6 +22,9 @@ import java.util.function.Supplier;
  * Instances are immutable and thread-safe.
  */
 public final class Backend {
+    /** Most worker threads a call may request; the native library's pool has this many slots. */
+    public static final int MAX_THREADS = 256;
+
     private final Supplier<RopeKernel> kernelSource;
     private final int threads;
 
@@ -91,8 +94,9 @@ public final class Backend {
      * default (the available processors). Backends without threads ignore it.
      */
     public Backend withThreads(int threads) {
-        if (threads < 0 || threads > 1024) {
-            throw new IllegalArgumentException("threads must be in [0, 1024] (0 = default), got " + threads);
+        if (threads < 0 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("threads must be in [0, " + MAX_THREADS + "] (0 = default), got "
+                    + threads);
         }
         return new Backend(kernelSource, threads);
     }

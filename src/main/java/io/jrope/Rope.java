@@ -153,13 +153,18 @@ public final class Rope {
                 backend);
     }
 
-    /** Rotates by {@code -theta} if true: the transpose of the forward rotation, which undoes it. */
+    /** Rotates by {@code -theta} if true: the transpose of the forward rotation (see {@link #inverse()}). */
     public Rope withInverse(boolean inverse) {
         return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactorOverride, scaling, sequenceLength,
                 backend);
     }
 
-    /** The same rotation backwards: undoes {@code this} (and is its vector-Jacobian product). */
+    /**
+     * The same rotation backwards, by {@code -theta}: the transpose of {@code this}, so it is the
+     * vector-Jacobian product, and it undoes {@code this} when the attention factor {@code m} is 1. With
+     * another factor the round trip scales by {@code m^2}; to undo a scaled rotation use
+     * {@code inverse().withAttentionFactor(1 / m)}.
+     */
     public Rope inverse() {
         return withInverse(!inverse);
     }
@@ -259,6 +264,7 @@ public final class Rope {
         checkTensor(x, "x");
         out.ensureOpen("out");
         checkOutput(x, out);
+        checkWritable(out, "out");
         boolean inPlace = checkAliasing(x, out);
         run(x, out, inPlace, positions);
     }
@@ -279,6 +285,7 @@ public final class Rope {
         Objects.requireNonNull(positions, "positions");
         checkTensor(x, "x");
         checkNoSelfOverlap(x, "x");
+        checkWritable(x, "x");
         run(x, x, true, positions);
     }
 
@@ -296,6 +303,8 @@ public final class Rope {
         checkTensor(k, "k");
         checkNoSelfOverlap(q, "q");
         checkNoSelfOverlap(k, "k");
+        checkWritable(q, "q");
+        checkWritable(k, "k");
         long qBatch = batchOf(q);
         long kBatch = batchOf(k);
         if (qBatch != kBatch || q.shape(-2) != k.shape(-2) || q.shape(-1) != k.shape(-1)) {
@@ -327,6 +336,7 @@ public final class Rope {
         Objects.requireNonNull(k, "k");
         checkTensor(k, "k");
         checkNoSelfOverlap(k, "k");
+        checkWritable(k, "k");
         long[] shifted = new long[Math.toIntExact(k.shape(-2))];
         Arrays.fill(shifted, delta);
         Positions positions = Positions.ofTokens(shifted);
@@ -361,6 +371,13 @@ public final class Rope {
         if (dims > features) {
             throw new IllegalArgumentException("dims must be even and at most D=" + features + " (the last axis of "
                     + name + "), got " + dims);
+        }
+    }
+
+    private static void checkWritable(Tensor tensor, String name) {
+        if (tensor.segment().isReadOnly()) {
+            throw new IllegalArgumentException(name + " (" + tensor.describe() + ") is a read-only segment and cannot"
+                    + " be written; rotate into a writable output with apply(x, positions, out)");
         }
     }
 

@@ -380,16 +380,24 @@ public final class Tensor implements AutoCloseable {
     /**
      * Closes this handle. A tensor that owns its memory frees it, which also invalidates its views;
      * closing a view or a wrapped tensor frees nothing. Closing twice has no effect.
+     *
+     * @throws IllegalStateException if the memory is in use by a native call on another thread; the
+     *                               tensor then stays open, and closing it later frees it
      */
     @Override
     public void close() {
         if (closed) {
             return;
         }
-        closed = true;
         if (ownedArena != null) {
-            ownedArena.close();
+            try {
+                ownedArena.close();
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("tensor " + describe() + " cannot be closed while another thread is"
+                        + " using it in a native call; close it after that call returns", e);
+            }
         }
+        closed = true;
     }
 
     /** @throws IllegalStateException if this tensor is closed */

@@ -213,11 +213,19 @@ class InvalidInputTest {
         cases.add(new Case("unknown backend", IllegalArgumentException.class,
                 f -> Rope.of(8).withBackend(Backend.named("cuda")).applyInPlace(f.x()),
                 "backend", "got 'cuda'", "auto, java, native"));
-        for (int threads : new int[] {-1, 1025}) {
+        for (int threads : new int[] {-1, 257}) {
             cases.add(new Case("threads " + threads, IllegalArgumentException.class,
                     f -> Rope.of(8).withBackend(Backend.java().withThreads(threads)).applyInPlace(f.x()),
-                    "threads", "got " + threads, "[0, 1024]"));
+                    "threads", "got " + threads, "[0, 256]"));
         }
+
+        // read-only memory: the kernels would write it, or fault on a read-only mapping
+        cases.add(new Case("read-only x, in place", IllegalArgumentException.class,
+                f -> java8().applyInPlace(Tensor.wrap(f.x().segment().asReadOnly(), DType.FLOAT32, SHAPE)),
+                "x", "read-only"));
+        cases.add(new Case("read-only out", IllegalArgumentException.class,
+                f -> java8().apply(f.x(), Positions.zero(), Tensor.wrap(f.out().segment().asReadOnly(), DType.FLOAT32, SHAPE)),
+                "out", "read-only"));
         return cases;
     }
 

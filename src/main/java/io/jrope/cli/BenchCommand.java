@@ -122,8 +122,9 @@ final class BenchCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--shape must end in an even D (all features rotate), got "
                     + shape[shape.length - 1]);
         }
-        if (threads < 0 || threads > 1024) {
-            throw new ParameterException(spec.commandLine(), "--threads must be in [0, 1024], got " + threads);
+        if (threads < 0 || threads > Backend.MAX_THREADS) {
+            throw new ParameterException(spec.commandLine(), "--threads must be in [0, " + Backend.MAX_THREADS
+                    + "], got " + threads);
         }
         if (pairs < 1) {
             throw new ParameterException(spec.commandLine(), "--pairs must be >= 1, got " + pairs);
