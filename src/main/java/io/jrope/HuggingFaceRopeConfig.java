@@ -76,9 +76,7 @@ public final class HuggingFaceRopeConfig {
         return switch (type) {
             case "default" -> null;
             case "linear" -> RopeScaling.linear(required(block, "factor"));
-            case "dynamic" -> RopeScaling.dynamic(required(block, "factor"),
-                    (long) number(block, "original_max_position_embeddings", requiredPositive(maxPositions,
-                            "max_position_embeddings (needed by dynamic scaling)")));
+            case "dynamic" -> RopeScaling.dynamic(required(block, "factor"), originalMaxPositions(block, maxPositions));
             case "llama3" -> RopeScaling.llama3(required(block, "factor"), required(block, "low_freq_factor"),
                     required(block, "high_freq_factor"), (long) required(block, "original_max_position_embeddings"));
             case "yarn" -> yarn(block, maxPositions);
@@ -92,8 +90,7 @@ public final class HuggingFaceRopeConfig {
     // DeepSeek-V3 but is not checked for every model.
     private static RopeScaling yarn(Map<String, ?> block, long maxPositions) {
         double factor = required(block, "factor");
-        long original = (long) number(block, "original_max_position_embeddings",
-                requiredPositive(maxPositions, "max_position_embeddings (YaRN without original_max_position_embeddings)"));
+        long original = originalMaxPositions(block, maxPositions);
         RopeScaling.Yarn yarn = RopeScaling.yarn(factor, original)
                 .withBetas(number(block, "beta_fast", 32), number(block, "beta_slow", 1))
                 .withTruncate(bool(block, "truncate", true))
@@ -114,6 +111,16 @@ public final class HuggingFaceRopeConfig {
         requiredPositive(maxPositions, "max_position_embeddings (needed by LongRoPE's attention factor)");
         return new RopeScaling.LongRope(numbers(block, "short_factor"), numbers(block, "long_factor"), original,
                 maxPositions, policy, number(block, "attention_factor", Double.NaN));
+    }
+
+    /** The block's original_max_position_embeddings, else the config's max_position_embeddings. */
+    private static long originalMaxPositions(Map<String, ?> block, long maxPositions) {
+        double original = number(block, "original_max_position_embeddings", Double.NaN);
+        if (!Double.isNaN(original)) {
+            return (long) original;
+        }
+        return (long) requiredPositive(maxPositions,
+                "max_position_embeddings (used when rope_scaling has no original_max_position_embeddings)");
     }
 
     @SuppressWarnings("unchecked")

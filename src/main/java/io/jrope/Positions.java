@@ -135,6 +135,18 @@ public final class Positions {
                 : values[(int) (b * stride + t)];
     }
 
+    /** Largest position of a call with {@code tokens} tokens per row; {@code Long.MIN_VALUE} when empty. */
+    public long maxPosition(long tokens) {
+        if (tokens <= 0) {
+            return Long.MIN_VALUE;
+        }
+        long max = Long.MIN_VALUE;
+        for (long value : values) {
+            max = Math.max(max, mode == Mode.OFFSETS ? value + (tokens - 1) : value);
+        }
+        return max;
+    }
+
     /**
      * Checks that these positions fit a tensor with {@code batch} rows and {@code tokens} tokens.
      *

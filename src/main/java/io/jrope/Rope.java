@@ -39,6 +39,7 @@ public final class Rope {
     private final Backend backend;
     private final double[] inverseFrequencies;
     private final double attentionFactor;
+    private volatile LengthFrequencies lengthFrequencies;
 
     private Rope(int dims, boolean traditional, double base, float[] freqs, double scale, boolean inverse,
                  double attentionFactorOverride, RopeScaling scaling, long sequenceLength, Backend backend) {
@@ -137,13 +138,18 @@ public final class Rope {
             throw new IllegalArgumentException("scaling " + scaling + " derives the frequencies from base, but freqs"
                     + " are set; call withBase(...) first");
         }
+        if (scaling != null) {
+            scaling.checkDims(dims);
+        }
         return new Rope(dims, traditional, base, freqs, scale, inverse, attentionFactorOverride, scaling, sequenceLength,
                 backend);
     }
 
     /**
-     * The same parameters for a sequence of {@code length} tokens: presets that depend on it (dynamic
-     * NTK, LongRoPE switching by length) recompute their frequencies; the others ignore it. 0 = unknown.
+     * The same parameters for a sequence of {@code length} tokens, fixed: presets that depend on it
+     * (dynamic NTK, LongRoPE switching by length) use it for every call; the others ignore it. With 0,
+     * the default, such presets take the length from each call instead: its largest position plus
+     * one, as Hugging Face transformers do.
      */
     public Rope forSequenceLength(long length) {
         if (length < 0) {
@@ -221,7 +227,11 @@ public final class Rope {
         return backend;
     }
 
-    /** A copy of {@code w_i}, length {@code dims/2}, in double precision. */
+    /**
+     * A copy of {@code w_i}, length {@code dims/2}, in double precision; for a length-dependent preset
+     * without a fixed {@link #forSequenceLength}, those of an unknown length (the short factors, or the
+     * unchanged base).
+     */
     public double[] inverseFrequencies() {
         return inverseFrequencies.clone();
     }
@@ -321,8 +331,9 @@ public final class Rope {
         }
         positions.checkFits(qBatch, q.shape(-2));
 
-        backend.kernel().rotateQueryKey(request(q, q, true, positions, attentionFactor),
-                request(k, k, true, positions, attentionFactor));
+        RopeScaling.Frequencies frequencies = frequenciesFor(positions, q.shape(-2));
+        backend.kernel().rotateQueryKey(request(q, q, true, positions, frequencies, false),
+                request(k, k, true, positions, frequencies, false));
     }
 
     /**
@@ -341,18 +352,47 @@ public final class Rope {
         Arrays.fill(shifted, delta);
         Positions positions = Positions.ofTokens(shifted);
         positions.checkFits(batchOf(k), k.shape(-2));
-        backend.kernel().rotate(request(k, k, true, positions, 1.0));
+        RopeScaling.Frequencies frequencies = new RopeScaling.Frequencies(inverseFrequencies, attentionFactor);
+        backend.kernel().rotate(request(k, k, true, positions, frequencies, true));
     }
 
     private void run(Tensor x, Tensor out, boolean inPlace, Positions positions) {
         positions.checkFits(batchOf(x), x.shape(-2));
-        backend.kernel().rotate(request(x, out, inPlace, positions, attentionFactor));
+        RopeScaling.Frequencies frequencies = frequenciesFor(positions, x.shape(-2));
+        backend.kernel().rotate(request(x, out, inPlace, positions, frequencies, false));
     }
 
-    private RopeRequest request(Tensor x, Tensor out, boolean inPlace, Positions positions, double factor) {
-        return new RopeRequest(x, out, inPlace, dims, traditional, inverse, inverseFrequencies,
-                scale, factor, positions.mode(), positions.valuesUnsafe(), positions.rowStride(),
-                backend.threads());
+    private RopeRequest request(Tensor x, Tensor out, boolean inPlace, Positions positions,
+                                RopeScaling.Frequencies frequencies, boolean pureRotation) {
+        return new RopeRequest(x, out, inPlace, dims, traditional, inverse, frequencies.inverseFrequencies(),
+                scale, pureRotation ? 1.0 : frequencies.attentionFactor(), positions.mode(), positions.valuesUnsafe(),
+                positions.rowStride(), backend.threads());
+    }
+
+    /**
+     * The frequencies and attention factor of one call. A preset that depends on the sequence length,
+     * when no length was fixed with {@link #forSequenceLength}, gets the length from the call as HF
+     * does: the largest position plus one. The last result is cached, keyed by the length that matters.
+     */
+    private RopeScaling.Frequencies frequenciesFor(Positions positions, long tokens) {
+        if (scaling == null || sequenceLength > 0 || !scaling.dependsOnSequenceLength()) {
+            return new RopeScaling.Frequencies(inverseFrequencies, attentionFactor);
+        }
+        long length = Math.max(0, positions.maxPosition(tokens) + 1);
+        long key = scaling.effectiveLength(length);
+        LengthFrequencies cached = lengthFrequencies;
+        if (cached != null && cached.key() == key) {
+            return cached.frequencies();
+        }
+        RopeScaling.Frequencies computed = scaling.frequencies(base, dims, length);
+        if (!Double.isNaN(attentionFactorOverride)) {
+            computed = new RopeScaling.Frequencies(computed.inverseFrequencies(), attentionFactorOverride);
+        }
+        lengthFrequencies = new LengthFrequencies(key, computed);
+        return computed;
+    }
+
+    private record LengthFrequencies(long key, RopeScaling.Frequencies frequencies) {
     }
 
     private static long batchOf(Tensor x) {

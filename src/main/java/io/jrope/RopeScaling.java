@@ -26,6 +26,27 @@ public sealed interface RopeScaling {
      */
     Frequencies frequencies(double base, int dims, long sequenceLength);
 
+    /** True if {@link #frequencies} depends on the sequence length. */
+    default boolean dependsOnSequenceLength() {
+        return false;
+    }
+
+    /**
+     * Maps a sequence length to the smallest length giving the same frequencies, so callers can cache
+     * by it; 0 for presets that ignore the length.
+     */
+    default long effectiveLength(long sequenceLength) {
+        return 0;
+    }
+
+    /**
+     * Checks, before any call, that this preset fits {@code dims} rotated features.
+     *
+     * @throws IllegalArgumentException naming the field that does not fit
+     */
+    default void checkDims(int dims) {
+    }
+
     /** Position interpolation: {@code w_i / factor}. */
     static RopeScaling linear(double factor) {
         return new Linear(factor);
@@ -70,6 +91,16 @@ public sealed interface RopeScaling {
         public Dynamic {
             checkFactor(factor, "factor");
             checkPositive(maxPositions, "maxPositions");
+        }
+
+        @Override
+        public boolean dependsOnSequenceLength() {
+            return true;
+        }
+
+        @Override
+        public long effectiveLength(long sequenceLength) {
+            return Math.max(sequenceLength, maxPositions);
         }
 
         @Override
@@ -238,6 +269,28 @@ public sealed interface RopeScaling {
             longFactor = longFactor.clone();
             checkFactors(shortFactor, "shortFactor");
             checkFactors(longFactor, "longFactor");
+        }
+
+        @Override
+        public boolean dependsOnSequenceLength() {
+            return policy == Policy.SWITCH_BY_LENGTH;
+        }
+
+        @Override
+        public long effectiveLength(long sequenceLength) {
+            return dependsOnSequenceLength() && sequenceLength > originalMaxPositions ? originalMaxPositions + 1 : 0;
+        }
+
+        @Override
+        public void checkDims(int dims) {
+            if (shortFactor.length != dims / 2) {
+                throw new IllegalArgumentException("shortFactor must have length dims/2=" + (dims / 2) + ", got "
+                        + shortFactor.length);
+            }
+            if (longFactor.length != dims / 2) {
+                throw new IllegalArgumentException("longFactor must have length dims/2=" + (dims / 2) + ", got "
+                        + longFactor.length);
+            }
         }
 
         /** The attention factor {@code m}. */

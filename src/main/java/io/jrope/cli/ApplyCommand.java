@@ -113,9 +113,8 @@ final class ApplyCommand implements Callable<Integer> {
         try (Tensor x = Npy.readTensor(input, dtype)) {
             Tensor y;
             try {
-                if (scaling.present() && rope.scaling() != null) {
-                    long length = scaling.sequenceLength > 0 ? scaling.sequenceLength : x.shape(-2);
-                    rope = rope.forSequenceLength(length);
+                if (scaling.sequenceLength > 0) {
+                    rope = rope.forSequenceLength(scaling.sequenceLength);
                 }
                 y = rope.apply(x, positions);
             } catch (IllegalArgumentException e) {
@@ -157,10 +156,18 @@ final class ApplyCommand implements Callable<Integer> {
 
     /** dims, and with --rope-config also base and scaling, before the other options apply. */
     private Rope baseParameters() throws IOException {
+        String misplaced = scaling.misplacedOption();
+        if (misplaced != null) {
+            throw new ParameterException(spec.commandLine(), misplaced);
+        }
         if (scaling.ropeConfig != null) {
             if (scaling.ropeType != null) {
                 throw new ParameterException(spec.commandLine(), "--rope-config and --rope-type both set the scaling;"
                         + " use one");
+            }
+            if (frequencies != null) {
+                throw new ParameterException(spec.commandLine(), "--rope-config sets the frequencies (rope_theta and"
+                        + " rope_scaling); leave out --base and --freqs");
             }
             Rope fromConfig;
             try {

@@ -1,5 +1,6 @@
 package io.jrope.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jrope.HuggingFaceRopeConfig;
 import io.jrope.Rope;
@@ -34,21 +35,21 @@ final class ScalingOptions {
             description = "Context length the model was trained with (dynamic, yarn, llama3).")
     Long originalMaxPositions;
 
-    @Option(names = "--low-freq-factor", paramLabel = "F", defaultValue = "1",
-            description = "llama3: wavelengths above N/F are divided by the factor (default: ${DEFAULT-VALUE}).")
-    double lowFreqFactor;
+    @Option(names = "--low-freq-factor", paramLabel = "F",
+            description = "llama3: wavelengths above N/F are divided by the factor (default: 1).")
+    Double lowFreqFactor;
 
-    @Option(names = "--high-freq-factor", paramLabel = "F", defaultValue = "4",
-            description = "llama3: wavelengths below N/F keep their frequency (default: ${DEFAULT-VALUE}).")
-    double highFreqFactor;
+    @Option(names = "--high-freq-factor", paramLabel = "F",
+            description = "llama3: wavelengths below N/F keep their frequency (default: 4).")
+    Double highFreqFactor;
 
-    @Option(names = "--beta-fast", paramLabel = "B", defaultValue = "32",
-            description = "yarn: rotations where extrapolation starts (default: ${DEFAULT-VALUE}).")
-    double betaFast;
+    @Option(names = "--beta-fast", paramLabel = "B",
+            description = "yarn: rotations where extrapolation starts (default: 32).")
+    Double betaFast;
 
-    @Option(names = "--beta-slow", paramLabel = "B", defaultValue = "1",
-            description = "yarn: rotations where interpolation is complete (default: ${DEFAULT-VALUE}).")
-    double betaSlow;
+    @Option(names = "--beta-slow", paramLabel = "B",
+            description = "yarn: rotations where interpolation is complete (default: 1).")
+    Double betaSlow;
 
     @Option(names = "--no-truncate", description = "yarn: keep the correction range fractional (GPT-OSS).")
     boolean noTruncate;
@@ -64,18 +65,22 @@ final class ScalingOptions {
     Double attentionFactor;
 
     @Option(names = "--sequence-length", paramLabel = "N", defaultValue = "0",
-            description = "Tokens being served, for dynamic NTK and LongRoPE (default: the input's T).")
+            description = "Sequence length for dynamic NTK and LongRoPE (default: the largest position + 1, as "
+                    + "Hugging Face computes it).")
     long sequenceLength;
 
-    /** True when any option of this group was given. */
-    boolean present() {
-        return ropeConfig != null || ropeType != null;
-    }
-
-    /** Reads the config file into parameters (dims, base, scaling) on {@code backend}'s defaults. */
+    /** Reads the config file into parameters (dims, base, scaling). */
     Rope fromConfig() throws IOException {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> config = new ObjectMapper().readValue(Files.readAllBytes(ropeConfig), Map.class);
+        Map<String, Object> config;
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> parsed = new ObjectMapper().readValue(Files.readAllBytes(ropeConfig), Map.class);
+            config = parsed;
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? ""
+                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+            throw new IllegalArgumentException(ropeConfig + " is not valid JSON: " + e.getOriginalMessage() + where, e);
+        }
         return HuggingFaceRopeConfig.fromConfig(config);
     }
 
@@ -89,10 +94,11 @@ final class ScalingOptions {
         return switch (type) {
             case "linear" -> RopeScaling.linear(f);
             case "dynamic" -> RopeScaling.dynamic(f, original(maxPositionsFallback));
-            case "llama3" -> RopeScaling.llama3(f, lowFreqFactor, highFreqFactor, original(maxPositionsFallback));
+            case "llama3" -> RopeScaling.llama3(f, orDefault(lowFreqFactor, 1), orDefault(highFreqFactor, 4),
+                    original(maxPositionsFallback));
             case "yarn" -> {
                 RopeScaling.Yarn yarn = RopeScaling.yarn(f, original(maxPositionsFallback))
-                        .withBetas(betaFast, betaSlow)
+                        .withBetas(orDefault(betaFast, 32), orDefault(betaSlow, 1))
                         .withTruncate(!noTruncate)
                         .withMscale(mscale == null ? Double.NaN : mscale, mscaleAllDim == null ? Double.NaN : mscaleAllDim);
                 yield yarn;
@@ -100,6 +106,30 @@ final class ScalingOptions {
             default -> throw new IllegalArgumentException("--rope-type must be linear, dynamic, yarn or llama3, got '"
                     + ropeType + "'");
         };
+    }
+
+    /**
+     * Returns a message for an option given without the preset it belongs to (silently ignoring it
+     * would run another rotation than the one asked for), or null.
+     */
+    String misplacedOption() {
+        String type = ropeType == null ? "" : ropeType.toLowerCase(Locale.ROOT);
+        boolean yarn = type.equals("yarn");
+        boolean llama3 = type.equals("llama3");
+        if (ropeType == null && (factor != null || originalMaxPositions != null)) {
+            return "--factor and --original-max-positions need --rope-type";
+        }
+        if (!llama3 && (lowFreqFactor != null || highFreqFactor != null)) {
+            return "--low-freq-factor and --high-freq-factor apply to --rope-type llama3 only";
+        }
+        if (!yarn && (betaFast != null || betaSlow != null || noTruncate || mscale != null || mscaleAllDim != null)) {
+            return "--beta-fast, --beta-slow, --no-truncate, --mscale and --mscale-all-dim apply to --rope-type yarn only";
+        }
+        return null;
+    }
+
+    private static double orDefault(Double value, double fallback) {
+        return value == null ? fallback : value;
     }
 
     private long original(long fallback) {

@@ -86,6 +86,63 @@ class ApplyScalingTest {
     }
 
     @Test
+    void longRopeOffsetSetsSequenceLength() throws IOException {
+        Path input = input();
+        Path config = folder.resolve("config.json");
+        StringBuilder shortFactors = new StringBuilder();
+        StringBuilder longFactors = new StringBuilder();
+        for (int i = 0; i < 32; i++) {
+            shortFactors.append(i == 0 ? "" : ",").append(1.0 + 0.01 * i);
+            longFactors.append(i == 0 ? "" : ",").append(1.0 + 0.5 * i);
+        }
+        Files.writeString(config, """
+                {"head_dim": 64, "max_position_embeddings": 131072, "original_max_position_embeddings": 4096,
+                 "rope_scaling": {"type": "longrope", "short_factor": [%s], "long_factor": [%s]}}"""
+                .formatted(shortFactors, longFactors));
+        Path output = folder.resolve("y.npy");
+
+        CliResult result = CliResult.run("apply", "--input", input.toString(), "--output", output.toString(),
+                "--rope-config", config.toString(), "--offset", "6000", "--backend", "java");
+
+        assertEquals(0, result.exitCode(), result.transcript());
+        Rope longFactorsRope = io.jrope.HuggingFaceRopeConfig.fromConfig(
+                        new com.fasterxml.jackson.databind.ObjectMapper().readValue(config.toFile(), java.util.Map.class))
+                .forSequenceLength(6000 + SHAPE[2]).withBackend(Backend.java());
+        assertArrayEquals(expected(input, longFactorsRope, 6000), read(output));
+    }
+
+    @Test
+    void presetFlagWithoutTypeIsUsageError() throws IOException {
+        CliResult result = CliResult.run("apply", "--input", input().toString(), "--output",
+                folder.resolve("y.npy").toString(), "--dims", "64", "--factor", "2");
+
+        assertEquals(Main.EXIT_USAGE, result.exitCode(), result.transcript());
+        assertTrue(result.err().contains("need --rope-type"), result.transcript());
+    }
+
+    @Test
+    void yarnFlagOnLinearIsUsageError() throws IOException {
+        CliResult result = CliResult.run("apply", "--input", input().toString(), "--output",
+                folder.resolve("y.npy").toString(), "--dims", "64", "--rope-type", "linear", "--factor", "2",
+                "--beta-fast", "3");
+
+        assertEquals(Main.EXIT_USAGE, result.exitCode(), result.transcript());
+        assertTrue(result.err().contains("apply to --rope-type yarn only"), result.transcript());
+    }
+
+    @Test
+    void baseWithConfigIsUsageError() throws IOException {
+        Path config = folder.resolve("config.json");
+        Files.writeString(config, "{\"head_dim\": 64, \"rope_theta\": 500000}");
+
+        CliResult result = CliResult.run("apply", "--input", input().toString(), "--output",
+                folder.resolve("y.npy").toString(), "--rope-config", config.toString(), "--base", "10000");
+
+        assertEquals(Main.EXIT_USAGE, result.exitCode(), result.transcript());
+        assertTrue(result.err().contains("leave out --base"), result.transcript());
+    }
+
+    @Test
     void unknownConfigFieldIsUsageError() throws IOException {
         Path input = input();
         Path config = folder.resolve("config.json");

@@ -86,6 +86,50 @@ class HuggingFaceRopeConfigTest {
     }
 
     @Test
+    void yarnWithoutTopLevelMaxPositions() throws Exception {
+        Rope rope = HuggingFaceRopeConfig.fromConfig(parse("""
+                {'head_dim': 64, 'rope_theta': 150000,
+                 'rope_scaling': {'rope_type': 'yarn', 'factor': 32.0, 'original_max_position_embeddings': 4096}}"""));
+        assertEquals(1.346574, rope.attentionFactor(), 1e-6);
+    }
+
+    @Test
+    void longRopeLongFactorLengthRejectedUpFront() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HuggingFaceRopeConfig.fromConfig(
+                parse("""
+                        {'head_dim': 8, 'max_position_embeddings': 131072,
+                         'rope_scaling': {'rope_type': 'longrope', 'original_max_position_embeddings': 4096,
+                                          'short_factor': [1, 1, 1, 1], 'long_factor': [2, 2]}}""")));
+        assertTrue(e.getMessage().contains("longFactor must have length dims/2=4, got 2"), e.getMessage());
+    }
+
+    @Test
+    void longRopeDecodePicksFactorsByPosition() throws Exception {
+        StringBuilder shortFactors = new StringBuilder();
+        StringBuilder longFactors = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            shortFactors.append(i == 0 ? "" : ",").append(1.0 + i);
+            longFactors.append(i == 0 ? "" : ",").append(10.0 + i);
+        }
+        Rope rope = HuggingFaceRopeConfig.fromConfig(parse("""
+                {'head_dim': 8, 'max_position_embeddings': 131072, 'original_max_position_embeddings': 4096,
+                 'rope_scaling': {'type': 'longrope', 'short_factor': [%s], 'long_factor': [%s]}}"""
+                .formatted(shortFactors, longFactors))).withBackend(io.jrope.Backend.java());
+        float[] pair = {0, 0, 0, 1, 0, 0, 0, 0};
+
+        for (long position : new long[] {100, 4095, 4096, 6000}) {
+            try (io.jrope.Tensor x = io.jrope.Tensor.copyOf(pair, io.jrope.DType.FLOAT32, 1, 8);
+                 io.jrope.Tensor y = rope.apply(x, position)) {
+                // HF picks the long factors once max(position_ids) + 1 exceeds 4096.
+                double factor = position + 1 > 4096 ? 13.0 : 4.0;
+                double w3 = Math.pow(10000, -6.0 / 8) / factor;
+                double m = Math.sqrt(1 + Math.log(32) / Math.log(4096));
+                assertEquals(m * Math.cos(position * w3), y.getFloat(0, 3), 1e-6, "cos of pair 3 at position " + position);
+            }
+        }
+    }
+
+    @Test
     void unknownFieldRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HuggingFaceRopeConfig.fromConfig(
                 parse("{'head_dim': 128, 'rope_scaling': {'rope_type': 'linear', 'factor': 2.0, 'beta_fast': 32}}")));

@@ -178,6 +178,36 @@ class RopeScalingTest {
     }
 
     @Test
+    void dynamicRopeFollowsCallLength() {
+        Rope rope = Rope.of(64).withBase(10000).withScaling(RopeScaling.dynamic(4, 2048))
+                .withBackend(io.jrope.Backend.java());
+        float[] values = new float[64];
+        values[5] = 1;
+
+        for (long position : new long[] {100, 2047, 5000, 9000}) {
+            try (io.jrope.Tensor x = io.jrope.Tensor.copyOf(values, io.jrope.DType.FLOAT32, 1, 64);
+                 io.jrope.Tensor y = rope.apply(x, position)) {
+                long length = Math.max(position + 1, 2048);
+                double base = 10000 * Math.pow(4.0 * length / 2048 - 3, 64 / 62.0);
+                double w5 = Math.pow(base, -10.0 / 64);
+                assertEquals(Math.cos(position * w5), y.getFloat(0, 5), 1e-6, "cos of pair 5 at position " + position);
+            }
+        }
+    }
+
+    @Test
+    void fixedSequenceLengthWins() {
+        Rope rope = Rope.of(64).withBase(10000).withScaling(RopeScaling.dynamic(4, 2048)).forSequenceLength(2048)
+                .withBackend(io.jrope.Backend.java());
+        float[] values = new float[64];
+        values[5] = 1;
+        try (io.jrope.Tensor x = io.jrope.Tensor.copyOf(values, io.jrope.DType.FLOAT32, 1, 64);
+             io.jrope.Tensor y = rope.apply(x, 9000)) {
+            assertEquals(Math.cos(9000 * Math.pow(10000, -10.0 / 64)), y.getFloat(0, 5), 1e-6, "unscaled base");
+        }
+    }
+
+    @Test
     void linearDividesByFactor() {
         double[] scaled = RopeScaling.linear(4).frequencies(10000, 64, 0).inverseFrequencies();
         double[] w = plain(10000, 64);
