@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
@@ -46,9 +47,18 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Backend backend = backendOption.resolve(spec);
+        if (!backend.isAvailable()) {
+            throw new ParameterException(spec.commandLine(), "backend '" + backend.name() + "' is not available: "
+                    + backend.unavailableReason().orElse(""));
+        }
         GoldenManifest manifest = goldens == null
                 ? GoldenManifest.loadResources(CheckCommand.class, BUNDLED_GOLDENS)
                 : GoldenManifest.load(goldens);
+        if (manifest.cases().isEmpty()) {
+            spec.commandLine().getErr().println("jrope: error: " + manifest.location() + " lists no cases; nothing was"
+                    + " checked");
+            return Main.EXIT_FAILURE;
+        }
         PrintWriter out = spec.commandLine().getOut();
         out.println("golden cases: " + manifest.location() + " (MLX " + manifest.mlxVersion() + ")");
         out.println("backend: " + backend.name());

@@ -59,11 +59,12 @@ public final class BackendRegistry {
             RopeKernel gpu = MetalBackend.metal();
             String gpuReason = gpu.unavailableReason();
             if (gpuReason != null) {
-                LOG.log(System.Logger.Level.DEBUG, "jrope backend auto: ''metal'' is not available: {0}", gpuReason);
+                LOG.log(System.Logger.Level.INFO, "jrope backend auto: using ''{0}'' (metal: {1})", cpu.name(),
+                        gpuReason);
                 return cpu;
             }
             long minBytes = metalMinBytes();
-            LOG.log(System.Logger.Level.DEBUG,
+            LOG.log(System.Logger.Level.INFO,
                     "jrope backend auto: ''metal'' for inputs of at least {0} bytes, ''{1}'' below", minBytes, cpu.name());
             return new SizeSwitch(gpu, cpu, minBytes);
         }
