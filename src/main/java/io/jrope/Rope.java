@@ -1,5 +1,6 @@
 package io.jrope;
 
+import io.jrope.internal.Overlap;
 import io.jrope.internal.RopeRequest;
 
 import java.lang.foreign.MemorySegment;
@@ -325,7 +326,7 @@ public final class Rope {
             throw new IllegalArgumentException("q and k must have the same dtype, got q " + q.dtype() + " and k "
                     + k.dtype());
         }
-        if (q.footprint().asOverlappingSlice(k.footprint()).isPresent()) {
+        if (Overlap.mayShareElements(q, k)) {
             throw new IllegalArgumentException("q and k share memory (q: " + q.describe() + ", k: " + k.describe()
                     + "); pass separate tensors");
         }
@@ -442,26 +443,26 @@ public final class Rope {
         }
     }
 
-    /** Returns true for in place; throws if x and out share memory without being the same view. */
+    /** Returns true for in place; throws if x and out share elements without being the same view. */
     private static boolean checkAliasing(Tensor x, Tensor out) {
         if (x.elementCount() == 0) {
             return x == out;
         }
         MemorySegment xBytes = x.footprint();
         MemorySegment outBytes = out.footprint();
-        if (xBytes.asOverlappingSlice(outBytes).isEmpty()) {
-            return false;
-        }
-        boolean sameView = xBytes.byteSize() == outBytes.byteSize()
+        boolean sameView = xBytes.asOverlappingSlice(outBytes).isPresent()
+                && xBytes.byteSize() == outBytes.byteSize()
                 && xBytes.address() == outBytes.address()
                 && Arrays.equals(x.strides(), out.strides());
-        if (!sameView) {
+        if (sameView) {
+            return true;
+        }
+        if (Overlap.mayShareElements(x, out)) {
             throw new IllegalArgumentException("out overlaps x without being the same view (x: " + x.describe()
                     + " at element offset " + x.offset() + ", out: " + out.describe() + " at element offset "
-                    + out.offset() + "); pass out == x for in place, or an output whose bytes lie outside x's"
-                    + " span");
+                    + out.offset() + "); pass out == x for in place, or an output that shares no element with x");
         }
-        return true;
+        return false;
     }
 
     private static void checkDims(int dims) {
