@@ -13,8 +13,9 @@ import picocli.CommandLine.ParameterException;
  */
 final class BackendOption {
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "auto", completionCandidates = BackendNames.class,
-            description = "Where rotations run: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}, the native "
-                    + "library when it loads, else java).")
+            description = "Where rotations run: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}: metal for "
+                    + "calls of 4 MiB or more where Metal is available, else the native library when it loads, "
+                    + "else java).")
     String name;
 
     /** Resolves the name; an unknown one is a usage error naming the valid ones. */

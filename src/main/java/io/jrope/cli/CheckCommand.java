@@ -1,6 +1,7 @@
 package io.jrope.cli;
 
 import io.jrope.Backend;
+import io.jrope.backend.nativecpu.NativeBackend;
 import io.jrope.golden.GoldenCase;
 import io.jrope.golden.GoldenManifest;
 import picocli.CommandLine.Command;
@@ -61,7 +62,8 @@ final class CheckCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println("golden cases: " + manifest.location() + " (MLX " + manifest.mlxVersion() + ")");
-        out.println("backend: " + backend.name());
+        out.println("backend: " + backend.name() + (backend.name().equals("native")
+                ? " (" + NativeBackend.cpuKernel() + " kernels)" : ""));
         out.println();
 
         List<CheckRow> rows = new ArrayList<>();
