@@ -80,8 +80,15 @@ final class BenchCommand implements Callable<Integer> {
             out.println("backend   shape              dtype     threads  in_place  median_us     GB/s  copy_GB/s  ratio");
         }
         for (DType dtype : dtypes) {
-            PairedBenchmark.Result result = PairedBenchmark.run(new PairedBenchmark.Settings(
-                    selected, shape, dtype, threads, inPlace, pairs, 3, (long) (minSampleMillis * 1e6)));
+            PairedBenchmark.Result result;
+            try {
+                result = PairedBenchmark.run(new PairedBenchmark.Settings(
+                        selected, shape, dtype, threads, inPlace, pairs, 3, (long) (minSampleMillis * 1e6)));
+            } catch (OutOfMemoryError | ArithmeticException e) {
+                throw new ParameterException(spec.commandLine(), "--shape " + Arrays.toString(shape) + " in " + dtype
+                        + " needs more memory than this machine can allocate (four buffers of the tensor's size): "
+                        + e.getMessage());
+            }
             out.println(json ? toJson(result) : toRow(result));
         }
         if (!json) {

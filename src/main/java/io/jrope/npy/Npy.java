@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -146,6 +147,9 @@ public final class Npy {
         // like any other new file, so the result gets the permissions users expect.
         String suffix = "." + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime()) + ".tmp";
         Path temporary = (folder == null ? Path.of("") : folder).resolve("." + absolute.getFileName() + suffix);
+        if (folder != null && !Files.isDirectory(folder)) {
+            throw new NoSuchFileException(file.toString(), null, "its folder " + folder + " does not exist");
+        }
         try {
             OutputStream stream = Files.newOutputStream(temporary, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE);
