@@ -269,7 +269,10 @@ int32_t rope(const int64_t *const *calls, void *const *x, void *const *out, int 
   std::string error;
   for (int i = 0; i < count; ++i) {
     if (!jrope::metal::parse_call(calls[i], &parsed[i], &error)) {
-      const char *prefix = count == 1 ? "" : i == 0 ? "q: " : "k: ";
+      const char *prefix = "";
+      if (count != 1) {
+        prefix = i == 0 ? "q: " : "k: ";
+      }
       return fail(JROPE_ERROR_INVALID_ARGUMENT, prefix + error);
     }
   }

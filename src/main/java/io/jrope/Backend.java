@@ -65,12 +65,12 @@ public final class Backend {
         return named("java");
     }
 
-    /** Names of every backend this build knows, available here or not. */
+    /** Names of every backend in this build, available here or not. */
     public static List<String> names() {
         return BackendRegistry.names();
     }
 
-    /** Every backend this build knows, available here or not. */
+    /** Every backend in this build, available here or not. */
     public static List<Backend> all() {
         return names().stream().map(Backend::named).toList();
     }

@@ -11,7 +11,7 @@ import java.util.Objects;
  * Rotary positional encoding: the parameters of {@code mlx.nn.RoPE(dims, traditional, base, scale)}
  * and {@code mx.fast.rope} ({@code freqs}), and the calls that apply them.
  *
- * <p>Layout: a tensor of shape {@code (B, *, T, D)}. Axis -1 holds the {@code D} features of a head,
+ * <p>Layout: a tensor of shape {@code (B, *, T, D)}. Axis -1 is the {@code D} features of a head,
  * axis -2 the {@code T} tokens, axis 0 the batch rows (used by per-batch offsets), and every axis in
  * between is a head axis whose heads share positions. A 2-D tensor is one sequence {@code (T, D)}.
  * Callers holding {@code (B, T, H, D)} buffers pass {@code x.transpose(1, 2)}.
@@ -38,8 +38,8 @@ public final class Rope {
     private final RopeScaling scaling;
     private final long sequenceLength;
     private final Backend backend;
-    private final double[] inverseFrequencies;
-    private final double attentionFactor;
+    /** Frequencies and attention factor of every call, unless a length-dependent preset derives them per call. */
+    private final RopeScaling.Frequencies fixedFrequencies;
     private volatile LengthFrequencies lengthFrequencies;
 
     private Rope(int dims, boolean traditional, double base, float[] freqs, double scale, boolean inverse,
@@ -56,9 +56,14 @@ public final class Rope {
         this.backend = backend;
 
         RopeScaling.Frequencies scaled = scaling == null ? null : scaling.frequencies(base, dims, sequenceLength);
-        this.inverseFrequencies = scaled != null ? scaled.inverseFrequencies() : inverseFrequencies(dims, base, freqs);
-        this.attentionFactor = !Double.isNaN(attentionFactorOverride) ? attentionFactorOverride
-                : scaled != null ? scaled.attentionFactor() : 1.0;
+        double[] w = scaled != null ? scaled.inverseFrequencies() : inverseFrequencies(dims, base, freqs);
+        double factor = 1.0;
+        if (!Double.isNaN(attentionFactorOverride)) {
+            factor = attentionFactorOverride;
+        } else if (scaled != null) {
+            factor = scaled.attentionFactor();
+        }
+        this.fixedFrequencies = new RopeScaling.Frequencies(w, factor);
     }
 
     /**
@@ -211,7 +216,7 @@ public final class Rope {
 
     /** The factor multiplying cos and sin: set explicitly, else the scaling preset's, else 1. */
     public double attentionFactor() {
-        return attentionFactor;
+        return fixedFrequencies.attentionFactor();
     }
 
     /** The scaling preset, or null. */
@@ -234,7 +239,7 @@ public final class Rope {
      * unchanged base).
      */
     public double[] inverseFrequencies() {
-        return inverseFrequencies.clone();
+        return fixedFrequencies.inverseFrequencies().clone();
     }
 
     // ---- calls -------------------------------------------------------------------------------
@@ -339,7 +344,7 @@ public final class Rope {
 
     /**
      * Moves cached keys by {@code delta} positions in place (context shifting): every token of {@code k}
-     * is rotated by the angle of position {@code delta}, whatever position it holds now, since
+     * is rotated by the angle of position {@code delta}, whatever position it is at now, since
      * rotations compose: {@code R(p + delta) = R(delta) R(p)}. The attention factor is not applied
      * again. Rounding makes the result differ from rotating the raw keys at {@code p + delta} in the
      * last bits.
@@ -353,8 +358,7 @@ public final class Rope {
         Arrays.fill(shifted, delta);
         Positions positions = Positions.ofTokens(shifted);
         positions.checkFits(batchOf(k), k.shape(-2));
-        RopeScaling.Frequencies frequencies = new RopeScaling.Frequencies(inverseFrequencies, attentionFactor);
-        backend.kernel().rotate(request(k, k, true, positions, frequencies, true));
+        backend.kernel().rotate(request(k, k, true, positions, fixedFrequencies, true));
     }
 
     private void run(Tensor x, Tensor out, boolean inPlace, Positions positions) {
@@ -377,7 +381,7 @@ public final class Rope {
      */
     private RopeScaling.Frequencies frequenciesFor(Positions positions, long tokens) {
         if (scaling == null || sequenceLength > 0 || !scaling.dependsOnSequenceLength()) {
-            return new RopeScaling.Frequencies(inverseFrequencies, attentionFactor);
+            return fixedFrequencies;
         }
         long length = Math.max(0, positions.maxPosition(tokens) + 1);
         long key = scaling.effectiveLength(length);
@@ -472,9 +476,12 @@ public final class Rope {
     }
 
     private static double[] inverseFrequencies(int dims, double base, float[] freqs) {
+        if (freqs == null) {
+            return RopeScaling.defaultInverseFrequencies(base, dims);
+        }
         double[] w = new double[dims / 2];
         for (int i = 0; i < w.length; i++) {
-            w[i] = freqs != null ? 1.0 / freqs[i] : Math.pow(base, -2.0 * i / dims);
+            w[i] = 1.0 / freqs[i];
         }
         return w;
     }
@@ -485,7 +492,7 @@ public final class Rope {
                 + (freqs != null ? ", freqs=" + Arrays.toString(freqs) : ", base=" + base)
                 + ", scale=" + scale + (inverse ? ", inverse" : "")
                 + (scaling != null ? ", scaling=" + scaling : "")
-                + (attentionFactor != 1.0 ? ", attentionFactor=" + attentionFactor : "")
+                + (attentionFactor() != 1.0 ? ", attentionFactor=" + attentionFactor() : "")
                 + ", backend=" + backend.name() + ")";
     }
 }

@@ -251,7 +251,7 @@ public sealed interface RopeScaling {
      */
     record LongRope(double[] shortFactor, double[] longFactor, long originalMaxPositions, long maxPositions,
                     Policy policy, double attentionFactor) implements RopeScaling {
-        /** How LongRoPE picks its factor set. */
+        /** Rule by which LongRoPE picks its factor set. */
         public enum Policy {
             /** Long factors once the sequence exceeds {@code originalMaxPositions}, as HF does. */
             SWITCH_BY_LENGTH,

@@ -46,7 +46,8 @@ class ReadOnlyMemoryTest {
             Tensor x = Tensor.wrap(mapped, DType.FLOAT32, SHAPE);
 
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> rope.applyInPlace(x, 3));
-            assertTrue(e.getMessage().startsWith("x ") && e.getMessage().contains("read-only"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("x "), e.getMessage());
+            assertTrue(e.getMessage().contains("read-only"), e.getMessage());
         }
         assertArrayEquals(bytes.array(), Files.readAllBytes(file), "file unchanged");
     }

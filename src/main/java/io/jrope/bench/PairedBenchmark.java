@@ -152,7 +152,7 @@ public final class PairedBenchmark {
         return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
-    /** Fills a segment with values in [-1, 1) of {@code dtype}, so no kernel sees NaN or subnormals. */
+    /** Fills a segment with values in [-1, 1) of {@code dtype}, so no kernel reads NaN or subnormals. */
     private static void fillRandom(MemorySegment segment, DType dtype, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         long count = segment.byteSize() / dtype.byteSize();

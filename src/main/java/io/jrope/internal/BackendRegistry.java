@@ -8,7 +8,7 @@ import java.lang.foreign.Arena;
 import java.util.List;
 
 /**
- * The backends this build knows, by name, and the {@code auto} choice among them.
+ * The backends of this build, by name, and the {@code auto} choice among them.
  *
  * <p>Backends are created on first use, so a library that fails to load costs nothing until asked for.
  *

@@ -61,7 +61,8 @@ class DecodeStepExampleTest {
         String readme = Files.readString(Path.of("README.md"));
         int start = readme.indexOf("```java\n");
         int end = readme.indexOf("```", start + 7);
-        assertTrue(start >= 0 && end > start, "README.md has no ```java block");
+        assertTrue(start >= 0, "README.md has no ```java block");
+        assertTrue(end > start, "README.md's ```java block is not closed");
         Set<String> thisFile = Files.readAllLines(Path.of("src/test/java/io/jrope/example/DecodeStepExampleTest.java"))
                 .stream().map(String::strip).collect(Collectors.toSet());
 
@@ -107,7 +108,7 @@ class DecodeStepExampleTest {
         return output;
     }
 
-    /** The runtime's own RoPE: angles in double, rotation in float, one head after another. */
+    /** Rotates heads one after another as the runtime's own loop does: angles in double, rotation in float. */
     private static void scalarRope(float[] data, int offset, int heads, int position, boolean traditional) {
         int half = HEAD_SIZE / 2;
         for (int head = 0; head < heads; head++) {

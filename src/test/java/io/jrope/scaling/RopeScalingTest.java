@@ -43,7 +43,8 @@ class RopeScalingTest {
                 divided++;
             } else {
                 smoothed++;
-                assertTrue(ratio > 1.0 / 8 && ratio < 1, "pair " + i + " smoothed ratio " + ratio);
+                assertTrue(ratio > 1.0 / 8, "pair " + i + " smoothed ratio " + ratio + " above 1/8");
+                assertTrue(ratio < 1, "pair " + i + " smoothed ratio " + ratio + " below 1");
             }
         }
         assertEquals(29, kept, "pairs kept");
@@ -80,7 +81,8 @@ class RopeScalingTest {
                 }
             }
         }
-        assertTrue(scaling != null && expected != null, "golden case custom_freqs_llama3 not found");
+        assertTrue(scaling != null, "golden case custom_freqs_llama3 or its scaling not found");
+        assertTrue(expected != null, "golden case custom_freqs_llama3 has no scaled_inv_freq_float64");
 
         double[] scaled = RopeScaling.llama3(scaling.get("factor").asDouble(), scaling.get("low_freq_factor").asDouble(),
                         scaling.get("high_freq_factor").asDouble(), scaling.get("original_max_position_embeddings").asLong())

@@ -8,6 +8,7 @@ import java.lang.foreign.SymbolLookup;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -84,7 +85,12 @@ public final class NativeLibraryLoader {
 
         String override = System.getProperty(library.libraryProperty());
         if (override != null && !override.isBlank()) {
-            return open(library, Path.of(override), tried, "-D" + library.libraryProperty());
+            try {
+                return open(library, Path.of(override), tried, "-D" + library.libraryProperty());
+            } catch (InvalidPathException e) {
+                tried.add("'" + override + "' (-D" + library.libraryProperty() + "): not a valid path: " + e.getMessage());
+                return failure(library, tried);
+            }
         }
 
         String resource = "/native/" + platform() + "/" + fileName(library);
@@ -104,7 +110,15 @@ public final class NativeLibraryLoader {
     }
 
     private static Result extractAndOpen(Library library, URL url, List<String> tried) {
-        Path folder = Path.of(System.getProperty(TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir")));
+        String folderName = System.getProperty(TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir"));
+        Path folder;
+        try {
+            folder = Path.of(folderName);
+        } catch (InvalidPathException e) {
+            tried.add("extracting " + url + " to '" + folderName + "' (-D" + TMPDIR_PROPERTY + "): not a valid path: "
+                    + e.getMessage());
+            return failure(library, tried);
+        }
         Path target = null;
         try {
             Files.createDirectories(folder);
